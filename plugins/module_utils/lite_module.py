@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the modelarts.lite collection
+# Apache License 2.0 (see LICENSE)
+"""LiteModule: the one wrapper every module uses.
+
+It merges the shared option specs, builds the ModelArts client lazily from the options, and is
+the ONLY place in the collection that calls fail_json: typed LiteErrors become failures with
+their snake_case details, anything unexpected fails cleanly with its type and a redacted message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import (
+    DEFAULT_WAIT_TIMEOUT,
+    MAX_WAIT_TIMEOUT,
+    auth_spec,
+    wait_spec,
+)
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError, ValidationError
+
+# Huawei Cloud AKs are 20 upper-case letters and digits; private clouds and STS vary a little.
+ACCESS_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{16,64}$")
+REGION_PATTERN = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+
+
+class LiteModule:
+    """AnsibleModule plus the collection's shared options, lazy clients and single failure path."""
+
+    def __init__(self, argument_spec=None, supports_check_mode=True, with_wait=True,
+                 wait_timeout=DEFAULT_WAIT_TIMEOUT, **kwargs):
+        spec = auth_spec()
+        if with_wait:
+            spec.update(wait_spec(wait_timeout))
+        # A module's own spec wins, e.g. to document a different wait_timeout default.
+        spec.update(argument_spec or {})
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self._diff = self.module._diff
+        self._cloud = None
+
+    def warn(self, message):
+        self.module.warn(message)
+
+    # -- clients -------------------------------------------------------------------------------
+
+    @property
+    def cloud(self):
+        """The CloudClient for these options, built on first use (raises ValidationError)."""
+        if self._cloud is None:
+            # Imported here: requests is only needed by modules that talk to the cloud.
+            from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
+
+            if client.REQUESTS_IMPORT_ERROR is not None:
+                self.module.fail_json(msg=missing_required_lib("requests"),
+                                      exception=str(client.REQUESTS_IMPORT_ERROR))
+            self._cloud = client.CloudClient(**self.cloud_options())
+        return self._cloud
+
+    def cloud_options(self):
+        """CloudClient keyword arguments from the options, after checking their shape."""
+        params = self.params
+        access_key, secret_key, region = params.get("access_key"), params.get("secret_key"), params.get("region")
+        if not access_key:
+            raise ValidationError("access_key is required: set the option or HUAWEICLOUD_SDK_AK.", option="access_key")
+        if not ACCESS_KEY_PATTERN.match(access_key):
+            # Never echo the value: a swapped pair would print the secret key.
+            raise ValidationError(
+                "access_key does not look like an access key (16-64 letters and digits, usually 20 "
+                "upper-case characters); check that access_key and secret_key are not swapped.",
+                option="access_key")
+        if not secret_key:
+            raise ValidationError("secret_key is required: set the option or HUAWEICLOUD_SDK_SK.", option="secret_key")
+        if not region:
+            raise ValidationError("region is required (for example cn-north-4): set the option or "
+                                  "HUAWEICLOUD_SDK_REGION.", option="region")
+        if not REGION_PATTERN.match(region):
+            raise ValidationError("region %r is not a region ID; use one such as cn-north-4 or ap-southeast-1."
+                                  % region, option="region")
+        endpoint = params.get("endpoint") or os.environ.get(
+            "HUAWEICLOUD_SDK_REGION_MODELARTS_%s" % region.upper().replace("-", "_")) or None
+        return dict(
+            access_key=access_key,
+            secret_key=secret_key,
+            security_token=params.get("security_token") or None,
+            region=region,
+            project_id=params.get("project_id") or None,
+            endpoint=endpoint,
+            iam_endpoint=params.get("iam_endpoint") or None,
+            validate_certs=params.get("validate_certs", True),
+            ca_path=params.get("ca_path") or None,
+            allow_http=params.get("allow_http", False),
+            api_timeout=params.get("api_timeout") or 60,
+            poll_interval=params.get("poll_interval") or 10,
+        )
+
+    def _validate_wait(self):
+        timeout = self.params.get("wait_timeout")
+        if timeout is not None and not 0 < timeout <= MAX_WAIT_TIMEOUT:
+            raise ValidationError("wait_timeout must be between 1 and %d seconds, got %s; waits are always bounded."
+                                  % (MAX_WAIT_TIMEOUT, timeout), option="wait_timeout")
+
+    # -- the single exit ---------------------------------------------------------------------------
+
+    def run(self, ensure_fn):
+        """Call ``ensure_fn(self)`` and exit with its result dict (``changed``, optional ``diff``,
+        the resource under its own name). ``diff`` is dropped unless running with --diff."""
+        failure = None
+        try:
+            self._validate_wait()
+            result = ensure_fn(self)
+        except LiteError as err:
+            failure = dict(msg=str(err), exception=None, **err.to_result())
+        except Exception as err:  # a bug or an unforeseen library error: fail cleanly, never leak
+            failure = dict(
+                msg="Unexpected %s: %s. This is a bug in modelarts.lite; please report it." % (
+                    type(err).__name__, self._redact(str(err))),
+                error_type=type(err).__name__,
+                exception=self._redact(traceback.format_exc()),
+            )
+        finally:
+            if self._cloud is not None:
+                self._cloud.close()
+        if failure is not None:
+            self._fail(**failure)
+        if not isinstance(result, dict):
+            self._fail(msg="Internal error: %s returned %s instead of a result dict." % (
+                getattr(ensure_fn, "__name__", "ensure function"), type(result).__name__))
+        result = dict(result)
+        if not self._diff:
+            result.pop("diff", None)
+        result.setdefault("changed", False)
+        self.module.exit_json(**result)
+
+    def _fail(self, msg, exception=None, **kwargs):
+        self.module.fail_json(msg=self._redact(msg), exception=exception, **kwargs)
+
+    def _redact(self, text):
+        for name in ("secret_key", "security_token"):
+            secret = self.params.get(name)
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "********")
+        return text

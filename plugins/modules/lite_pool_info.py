@@ -1,0 +1,92 @@
+#!/usr/bin/python
+# Copyright: modelarts.lite contributors
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: lite_pool_info
+short_description: List and show ModelArts Lite Cluster resource pools
+version_added: 0.1.0
+description:
+  - Returns every Lite Cluster resource pool of the project, or the one named, in the same shape
+    M(modelarts.lite.lite_pool) returns.
+  - Never changes anything.
+options:
+  name:
+    description:
+      - Display name of one pool. Without it, every pool is returned.
+      - A name that matches no pool returns an empty list, not an error.
+    type: str
+  node_pool:
+    description:
+      - Only return this node pool of each pool. Naming a node pool a pool does not have is an error.
+    type: str
+extends_documentation_fragment:
+  - modelarts.lite.auth
+  - modelarts.lite.attributes
+  - modelarts.lite.attributes.info_module
+author:
+  - modelarts.lite maintainers (@modelarts-lite)
+"""
+
+EXAMPLES = r"""
+- name: Show one pool
+  modelarts.lite.lite_pool_info:
+    name: train-a
+  register: result
+
+- name: How many nodes are available in node pool snt9b
+  ansible.builtin.debug:
+    msg: "{{ result.pools[0].node_pools[0].available }}"
+
+- name: All pools of the project
+  modelarts.lite.lite_pool_info:
+  register: all_pools
+"""
+
+RETURN = r"""
+pools:
+  description: The pools found, each as M(modelarts.lite.lite_pool) returns C(pool).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Pool ID.
+      type: str
+    name:
+      description: Display name.
+      type: str
+    phase:
+      description: C(status.phase).
+      type: str
+    node_pools:
+      description: Node pools with desired and observed node counts.
+      type: list
+      elements: dict
+    node_count:
+      description: Sum of the node pools' desired counts.
+      type: int
+    driver_version:
+      description: Driver version of the node pools when they all agree.
+      type: str
+    tags:
+      description: Resource tags.
+      type: dict
+"""
+
+from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.pool import pool_info
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str"),
+    node_pool=dict(type="str"),
+)
+
+
+def main():
+    module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, with_wait=False)
+    module.run(pool_info)
+
+
+if __name__ == "__main__":
+    main()

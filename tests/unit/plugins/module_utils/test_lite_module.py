@@ -1,0 +1,144 @@
+"""LiteModule: merged specs, lazy client, the single failure path, diff handling."""
+
+import json
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.modelarts.lite.plugins.module_utils import lite_module
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import NotFoundError, WaitTimeoutError
+from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
+
+CANARY_SK = "CANARY-secret-5e6f7a8b9c0d"
+CANARY_TOKEN = "CANARY-token-1122334455"
+BASE_ARGS = {"access_key": "HPUAEXAMPLEAK0000001", "secret_key": CANARY_SK, "region": "cn-north-4",
+             "project_id": "0123456789abcdef0123456789abcdef"}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for var in ("HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY", "HUAWEICLOUD_SDK_SK", "HW_SECRET_KEY", "HUAWEICLOUD_SDK_REGION",
+                "HW_REGION_NAME", "HUAWEICLOUD_SDK_PROJECT_ID", "HW_PROJECT_ID", "MODELARTS_LITE_ENDPOINT",
+                "HUAWEICLOUD_SDK_REGION_MODELARTS_CN_NORTH_4", "MODELARTS_LITE_POLL_INTERVAL",
+                "HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_SECURITY_TOKEN", "HUAWEICLOUD_SDK_IAM_ENDPOINT",
+                "MODELARTS_LITE_CA_PATH", "MODELARTS_LITE_VALIDATE_CERTS"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def run_module(args, ensure_fn, capsys, spec=None, **kwargs):
+    with patch_module_args(args):
+        module = LiteModule(argument_spec=spec or {}, **kwargs)
+        with pytest.raises(SystemExit):
+            module.run(ensure_fn)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_result_passes_through_and_diff_is_dropped_without_diff_mode(capsys):
+    result = run_module(dict(BASE_ARGS, name="p"), lambda m: {"changed": True, "pool": {"name": m.params["name"]},
+                                                             "diff": {"before": {}, "after": {"name": "p"}}},
+                        capsys, spec={"name": {"type": "str", "required": True}})
+    assert result["changed"] is True and result["pool"] == {"name": "p"} and "diff" not in result
+
+
+def test_diff_kept_in_diff_mode(capsys):
+    args = dict(BASE_ARGS, _ansible_diff=True)
+    result = run_module(args, lambda m: {"changed": False, "diff": {"before": {"a": 1}, "after": {"a": 1}}}, capsys)
+    assert result["diff"] == {"before": {"a": 1}, "after": {"a": 1}} and result["changed"] is False
+
+
+def test_lite_error_becomes_failure_with_details(capsys):
+    def ensure(module):
+        raise NotFoundError(404, "ModelArts.50015001", "Pool x not found.", "r1", "GET", "/v2/p/pools/x")
+
+    result = run_module(BASE_ARGS, ensure, capsys)
+    assert result["failed"] is True and "ModelArts.50015001" in result["msg"]
+    assert result["status"] == 404 and result["request_id"] == "r1" and result["error_type"] == "NotFoundError"
+
+
+def test_wait_timeout_failure_carries_last_state(capsys):
+    def ensure(module):
+        raise WaitTimeoutError("timed out", last_state={"phase": "Creating"}, timeout=5)
+
+    result = run_module(BASE_ARGS, ensure, capsys)
+    assert result["last_state"] == {"phase": "Creating"}
+
+
+def test_unexpected_exception_fails_cleanly_without_secrets(capsys):
+    def ensure(module):
+        raise KeyError("boom with %s and %s" % (CANARY_SK, CANARY_TOKEN))
+
+    result = run_module(dict(BASE_ARGS, security_token=CANARY_TOKEN), ensure, capsys)
+    text = json.dumps(result)
+    assert result["failed"] is True and "KeyError" in result["msg"] and "boom" in result["msg"]
+    assert CANARY_SK not in text and CANARY_TOKEN not in text
+
+
+def test_wait_options_merged_and_bounded(capsys):
+    seen = {}
+
+    def ensure(module):
+        seen.update(wait=module.params["wait"], timeout=module.params["wait_timeout"])
+        return {"changed": False}
+
+    run_module(BASE_ARGS, ensure, capsys)
+    assert seen == {"wait": True, "timeout": 1800}
+    result = run_module(dict(BASE_ARGS, wait_timeout=0), ensure, capsys)
+    assert result["failed"] and result["option"] == "wait_timeout"
+
+
+def test_without_wait_options(capsys):
+    with patch_module_args(dict(BASE_ARGS)):
+        module = LiteModule(argument_spec={}, with_wait=False)
+    assert "wait" not in module.params and "wait_timeout" not in module.params
+
+
+def test_cloud_built_lazily_from_params_and_env(monkeypatch, capsys):
+    monkeypatch.setenv("HUAWEICLOUD_SDK_REGION_MODELARTS_CN_NORTH_4", "https://127.0.0.1:9443")
+    monkeypatch.setenv("MODELARTS_LITE_POLL_INTERVAL", "0.2")
+    with patch_module_args(dict(BASE_ARGS)):
+        module = LiteModule(argument_spec={})
+    assert module._cloud is None
+    client = module.cloud
+    assert module.cloud is client
+    assert client.modelarts.base == "https://127.0.0.1:9443" and client.poll_interval == 0.2
+    assert client.project_id == BASE_ARGS["project_id"]
+
+
+def test_env_credentials(monkeypatch):
+    monkeypatch.setenv("HW_ACCESS_KEY", "HPUAEXAMPLEAK0000002")
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", CANARY_SK)
+    monkeypatch.setenv("HW_REGION_NAME", "ap-southeast-1")
+    monkeypatch.setenv("MODELARTS_LITE_ENDPOINT", "https://sim.example:8443")
+    with patch_module_args({}):
+        module = LiteModule(argument_spec={})
+    options = module.cloud_options()
+    assert options["access_key"] == "HPUAEXAMPLEAK0000002" and options["region"] == "ap-southeast-1"
+    assert options["endpoint"] == "https://sim.example:8443"
+
+
+@pytest.mark.parametrize("override, option, fragment", [
+    ({"access_key": None}, "access_key", "required"),
+    ({"access_key": CANARY_SK + "/x"}, "access_key", "swapped"),
+    ({"secret_key": None}, "secret_key", "required"),
+    ({"region": None}, "region", "required"),
+    ({"region": "North China 4"}, "region", "region ID"),
+    ({"endpoint": "http://127.0.0.1:8080"}, "endpoint", "allow_http"),
+])
+def test_credential_shape_checked_before_any_request(override, option, fragment, capsys):
+    args = {k: v for k, v in dict(BASE_ARGS, **override).items() if v is not None}
+    result = run_module(args, lambda m: m.cloud and {"changed": False}, capsys)
+    assert result["failed"] and result["option"] == option and fragment in result["msg"]
+    assert CANARY_SK not in json.dumps(result)
+
+
+def test_missing_requests_reported_through_missing_required_lib(monkeypatch, capsys):
+    from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
+
+    monkeypatch.setattr(client, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
+    result = run_module(BASE_ARGS, lambda m: m.cloud and {"changed": False}, capsys)
+    assert result["failed"] and "requests" in result["msg"]
+
+
+def test_module_import_is_light():
+    # The cloud client (and requests) are imported only when .cloud is used.
+    assert "client" not in vars(lite_module)
