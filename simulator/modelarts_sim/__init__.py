@@ -1,0 +1,1 @@
+"""Local simulator of Huawei Cloud ModelArts Lite for tests, rehearsals and benchmarks."""

@@ -1,0 +1,145 @@
+"""The simulator's admin API under /_sim (bearer admin_token; /_sim/health is open)."""
+import hmac
+
+from .cloud import ApiError
+from .faults import FaultRuleError
+from .httpcore import Response
+
+
+def _error(status, message):
+    return Response.json(status, {"error_code": "SIM.%d" % status, "error_msg": message})
+
+
+class AdminApi:
+    def __init__(self, world, cloud, request_shutdown, kube=None):
+        self.world = world
+        self.cloud = cloud
+        self.kube = kube
+        self.request_shutdown = request_shutdown
+
+    def handle(self, request):
+        parts = request.path.strip("/").split("/")[1:]
+        route = "/".join(parts)
+        if route == "health" and request.method == "GET":
+            return Response.json(200, {"ok": True})
+        sent = request.header("authorization") or ""
+        expected = "Bearer " + self.world.credentials["admin_token"]
+        if not hmac.compare_digest(sent.encode("utf-8"), expected.encode("utf-8")):
+            return _error(401, "admin API needs 'Authorization: Bearer <admin_token>' (see env.json)")
+        try:
+            body = request.json() if request.body else {}
+        except ValueError:
+            return _error(400, "body is not valid JSON")
+        handler = {
+            ("GET", "audit"): self.audit, ("GET", "history"): self.history,
+            ("GET", "counters"): lambda r, b: Response.json(200, self.world.counters_snapshot()),
+            ("POST", "counters/reset"): self.reset_counters,
+            ("GET", "faults"): lambda r, b: Response.json(200, {"rules": self.world.faults.list()}),
+            ("PUT", "faults"): self.put_faults, ("DELETE", "faults"): self.delete_faults,
+            ("POST", "seed"): self.seed, ("POST", "shutdown"): self.shutdown,
+            ("GET", "clock"): self.clock, ("POST", "clock/advance"): self.advance,
+        }.get((request.method, route))
+        if handler is None:
+            return _error(404, "no admin endpoint %s %s" % (request.method, request.path))
+        return handler(request, body)
+
+    @staticmethod
+    def _since(request):
+        try:
+            return int(request.query_value("since", "0"))
+        except ValueError:
+            return 0
+
+    def audit(self, request, body):
+        return Response.json(200, {"entries": self.world.audit_log.since(self._since(request))})
+
+    def history(self, request, body):
+        self.world.run_due()
+        return Response.json(200, {"entries": self.world.history_log.since(self._since(request))})
+
+    def reset_counters(self, request, body):
+        self.world.reset_counters()
+        return Response.json(200, {"ok": True})
+
+    def put_faults(self, request, body):
+        rules = body.get("rules") if isinstance(body, dict) else body
+        if not isinstance(rules, list):
+            return _error(400, "body must be {\"rules\": [FaultRule, ...]}")
+        try:
+            self.world.faults.replace(rules)
+        except FaultRuleError as exc:
+            return _error(400, str(exc))
+        return Response.json(200, {"rules": self.world.faults.list()})
+
+    def delete_faults(self, request, body):
+        self.world.faults.clear()
+        return Response.json(200, {"rules": []})
+
+    def clock(self, request, body):
+        return Response.json(200, {"sim_time": self.world.now(), "time_scale": self.world.time_scale})
+
+    def advance(self, request, body):
+        seconds = body.get("seconds") if isinstance(body, dict) else None
+        if not isinstance(seconds, (int, float)) or seconds < 0:
+            return _error(400, "body must be {\"seconds\": N} with N >= 0")
+        self.world.advance_clock(seconds)
+        return self.clock(request, body)
+
+    def shutdown(self, request, body):
+        self.request_shutdown()
+        return Response.json(200, {"ok": True})
+
+    def seed(self, request, body):
+        """Create ready-made Running pools at once (no audit entry); other keys go to seed hooks."""
+        if not isinstance(body, dict):
+            return _error(400, "seed body must be an object")
+        result = {"pools": []}
+        with self.world.lock:
+            try:
+                for spec in body.get("pools") or []:
+                    result["pools"].append(self._seed_pool(spec))
+            except ApiError as exc:
+                return Response.json(exc.status, {"error_code": exc.code, "error_msg": exc.message,
+                                                  "created": result["pools"]})
+            unknown = sorted(set(body) - {"pools"})
+            if unknown:
+                return _error(400, "seed keys %s are not known; use {\"pools\": [...]} (workloads go inside each "
+                                   "pool)" % ", ".join(unknown))
+            self.world.mark_dirty()
+        return Response.json(200, result)
+
+    def _seed_pool(self, spec):
+        if not isinstance(spec, dict) or not spec.get("name"):
+            raise ApiError(400, "SIM.400", "each seeded pool needs a name")
+        node_pools = spec.get("node_pools") or [{
+            "name": spec.get("node_pool"), "flavor": spec.get("flavor", "modelarts.bm.npu.arm.8snt9b3.d"),
+            "count": spec.get("nodes", 1), "driver_version": spec.get("driver_version"),
+            "labels": spec.get("labels"), "taints": spec.get("taints")}]
+        resources = []
+        for node_pool in node_pools:
+            resource = {"flavor": node_pool.get("flavor", "modelarts.bm.npu.arm.8snt9b3.d"),
+                        "count": node_pool.get("count", 1)}
+            if node_pool.get("name"):
+                resource["nodePool"] = node_pool["name"]
+            if node_pool.get("driver_version"):
+                resource["driver"] = {"version": node_pool["driver_version"]}
+            for key in ("labels", "taints"):
+                if node_pool.get(key):
+                    resource[key] = node_pool[key]
+            resources.append(resource)
+        body = {"apiVersion": "v2", "kind": "Pool",
+                "metadata": {"labels": {"os.modelarts/name": spec["name"], "os.modelarts/workspace.id": "0"},
+                             "annotations": {"os.modelarts/description": spec.get("description", "")}},
+                "spec": {"type": "Dedicate", "scope": spec.get("scope", ["Train"]), "resources": resources,
+                         "network": {"vpcId": "vpc-sim", "subnetId": "subnet-sim"},
+                         "clusters": [{"providerId": "cce-sim"}]}}
+        if spec.get("workloads") and self.kube is None:
+            raise ApiError(400, "SIM.400", "workloads need the Kubernetes side, which is not installed")
+        pool = self.cloud.create_pool(body, ready=True)
+        workloads = self.kube.seed_workloads(pool["id"], spec["workloads"]) if spec.get("workloads") else None
+        return {"id": pool["id"], "name": pool["display_name"], "workloads": workloads,
+                "node_pools": {name: [n["name"] for n in self.cloud.sorted_nodes(pool, name)]
+                               for name in pool["node_pools"]},
+                "nodes": [n["name"] for n in self.cloud.sorted_nodes(pool)],
+                "private_ips": {n["name"]: n["ip"] for n in pool["nodes"].values()}}
+

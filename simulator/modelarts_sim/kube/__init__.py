@@ -1,0 +1,1 @@
+"""The Kubernetes API of each simulated Lite pool (see app.KubeApi)."""

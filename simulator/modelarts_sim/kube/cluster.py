@@ -1,0 +1,749 @@
+"""One simulated Kubernetes cluster (the cluster behind one Lite pool): the object store plus the
+control loops a real cluster runs, reduced to what node maintenance meets.
+
+* kubelet:      bound pods start (Pending -> Running/Ready) after `pod_start_seconds`; deleted pods
+                disappear after min(grace period, `pod_stop_seconds`).
+* scheduler:    unbound pods go to a Ready, schedulable node whose taints they tolerate, whose
+                labels match their nodeSelector and whose NPUs they fit, least loaded first.
+* controllers:  Deployment -> ReplicaSet -> Pods, DaemonSet -> one pod per Ready node it may run on
+                (replacements appear `controller_delay_seconds` after a pod goes), PDB status,
+                node lifecycle taints (unschedulable, not-ready), garbage collection of dependents.
+* node coupling with the ModelArts side: join (NotReady then Ready), operations (driver upgrade,
+                reboot, reset: NotReady, NPUs gone, pods killed), finish, removal.
+
+Everything runs inside `advance()`, called with the world lock held before each request is served
+and by the server's ticker; times are simulated seconds from the world clock.
+"""
+import copy
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Tuple
+
+from . import disruption
+from . import labels as L
+from . import nodes as N
+from .resources import Registry, ResourceType
+from .status import StatusError, bad_request, not_found
+from .store import ObjectStore, parse_rfc3339, random_suffix, rfc3339
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+MAX_EVENTS = 1000
+
+
+@dataclass
+class Timings:
+    """Simulated seconds; the world clock's time scale makes them short in tests."""
+    node_join_seconds: float = 60.0          # a new node's kubelet registers NotReady, then turns Ready
+    node_recover_seconds: float = 20.0       # after a node operation finishes, until Ready
+    pod_start_seconds: float = 5.0           # bound pod -> Running and Ready
+    pod_stop_seconds: float = 2.0            # how long containers take to exit after SIGTERM
+    controller_delay_seconds: float = 2.0    # a controller notices a missing replica
+
+
+def tolerates(tolerations: List[dict], taint: dict) -> bool:
+    for toleration in tolerations or []:
+        if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+            continue
+        if toleration.get("operator", "Equal") == "Exists":
+            if not toleration.get("key") or toleration["key"] == taint.get("key"):
+                return True
+        elif toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""):
+            return True
+    return False
+
+
+def npu_request(pod: dict) -> int:
+    total = 0
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        resources = container.get("resources") or {}
+        value = (resources.get("requests") or {}).get(L.NPU_RESOURCE) or (resources.get("limits") or {}).get(
+            L.NPU_RESOURCE)
+        total += int(value or 0)
+    return total
+
+
+def controller_of(obj: dict) -> Optional[dict]:
+    for reference in obj["metadata"].get("ownerReferences") or []:
+        if reference.get("controller"):
+            return reference
+    return None
+
+
+def is_active(pod: dict) -> bool:
+    return not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
+        "Succeeded", "Failed")
+
+
+# DaemonSet pods tolerate node conditions and cordons (pkg/controller/daemon/util).
+DAEMON_TOLERATIONS = [
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+]
+
+
+class Cluster:
+    def __init__(self, pool_id: str, registry: Registry, clock: Callable[[], float], token: str,
+                 timings: Timings, history: Callable[[dict], None]):
+        self.pool_id = pool_id
+        self.registry = registry
+        self.clock = clock
+        self.token = token
+        self.timings = timings
+        self._history = history
+        self.store = ObjectStore(registry, clock)
+        # Per node, what the simulated kubelet is doing: ready_at (when it turns Ready), operation
+        # (a ModelArts node operation in progress), never_ready (fault knob).
+        self.node_state: Dict[str, dict] = {}
+        # Controller uid -> simulated time at which it creates its missing pods.
+        self.replacement_due: Dict[str, float] = {}
+        self.pod_ip_counter = 0
+        self.modelarts_names: Dict[str, str] = {}     # ModelArts node name -> Node name (private IP)
+        self.kinds = {name: registry.by_kind(group, name) for group, name in (
+            ("", "Node"), ("", "Pod"), ("", "Namespace"), ("", "Event"), ("apps", "Deployment"),
+            ("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("policy", "PodDisruptionBudget"),
+            ("coordination.k8s.io", "Lease"))}
+        for namespace in SYSTEM_NAMESPACES:
+            self.ensure_namespace(namespace)
+
+    def kind(self, name: str) -> ResourceType:
+        return self.kinds[name]
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def history(self, event: str, **fields) -> None:
+        self._history({"kind": "k8s", "pool_id": self.pool_id, "event": event, **fields})
+
+    def ensure_namespace(self, name: str) -> dict:
+        existing = self.store.find(self.kind("Namespace"), None, name)
+        if existing is not None:
+            return existing
+        self.store.create(self.kind("Namespace"), None, {
+            "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+        return self.store.find(self.kind("Namespace"), None, name)
+
+    def record_event(self, involved: dict, reason: str, message: str, event_type: str = "Normal",
+                     component: str = "kubelet") -> None:
+        events = self.kind("Event")
+        stored = list(self.store.iter(events))
+        for old in stored[:max(0, len(stored) - MAX_EVENTS + 1)]:
+            self.store.remove(events, old["metadata"]["namespace"], old["metadata"]["name"])
+        metadata = involved["metadata"]
+        namespace = metadata.get("namespace") or "default"
+        now = rfc3339(self.clock())
+        self.store.create(events, namespace, {
+            "metadata": {"name": f'{metadata["name"]}.{hashlib.sha1(random_suffix(8).encode()).hexdigest()[:16]}',
+                         "namespace": namespace},
+            "involvedObject": {"kind": involved.get("kind"), "name": metadata["name"],
+                               "namespace": metadata.get("namespace", ""), "uid": metadata.get("uid"),
+                               "apiVersion": involved.get("apiVersion")},
+            "reason": reason, "message": message, "type": event_type,
+            "source": {"component": component}, "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+            "reportingComponent": component, "reportingInstance": ""})
+
+    def nodes(self) -> List[dict]:
+        return list(self.store.iter(self.kind("Node")))
+
+    def pods(self, node_name: Optional[str] = None) -> List[dict]:
+        return [p for p in self.store.iter(self.kind("Pod"))
+                if node_name is None or (p.get("spec") or {}).get("nodeName") == node_name]
+
+    # ---- node coupling (called by the ModelArts side) -----------------------------------------------
+
+    def add_node(self, record: dict, node_pool: Optional[dict] = None) -> dict:
+        """A ModelArts node joined: its Node registers NotReady and turns Ready after node_join_seconds."""
+        name = N.node_name(record)
+        now = self.clock()
+        existing = self.store.find(self.kind("Node"), None, name)
+        if existing is not None:
+            return self.sync_node(record, node_pool)
+        node = self.store.create(self.kind("Node"), None, N.new_node(record, node_pool, now))
+        self.node_state[name] = {"ready_at": now + self.timings.node_join_seconds, "operation": None,
+                                 "never_ready": self.node_state.get(name, {}).get("never_ready", False)}
+        model_name = (record.get("metadata") or {}).get("name")
+        if model_name:
+            self.modelarts_names[model_name] = name
+        self.store.create(self.kind("Lease"), "kube-node-lease", {
+            "metadata": {"name": name, "ownerReferences": [{
+                "apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}]},
+            "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": rfc3339(now)[:-1] + ".000000Z"}})
+        self.record_event(node, "Starting", "Starting kubelet.")
+        self.history("node_registered", node=name, ready=False)
+        self._apply_node_taints(self.store.find(self.kind("Node"), None, name))
+        return self.store.get(self.kind("Node"), None, name)
+
+    def sync_node(self, record: dict, node_pool: Optional[dict] = None) -> dict:
+        """Refresh ModelArts-owned labels (driver version, node pool labels) of an existing Node."""
+        name = N.node_name(record)
+        node = self.store.find(self.kind("Node"), None, name)
+        if node is None:
+            raise not_found("", "nodes", name)
+        wanted = N.node_labels(record, node_pool)
+        labels = node["metadata"].setdefault("labels", {})
+        if any(labels.get(k) != v for k, v in wanted.items()):
+            before = labels.get(L.DRIVER_VERSION)
+            labels.update(wanted)
+            self.store.save(self.kind("Node"), node)
+            if before != labels.get(L.DRIVER_VERSION):
+                self.history("node_driver_label", node=name, before=before, after=labels.get(L.DRIVER_VERSION))
+        return self.store.get(self.kind("Node"), None, name)
+
+    def start_node_operation(self, name: str, operation: str) -> None:
+        """A driver upgrade, reboot or reset began: NotReady, no NPUs, pods killed."""
+        node = self.store.find(self.kind("Node"), None, name)
+        if node is None:
+            raise not_found("", "nodes", name)
+        state = self.node_state.setdefault(name, {"never_ready": False})
+        state.update(operation=operation, ready_at=None)
+        now = self.clock()
+        N.set_npu_allocatable(node, 0)
+        if N.set_ready(node, False, now, "KubeletNotReady", f"node is under maintenance: {operation}"):
+            self.history("node_not_ready", node=name, reason=operation)
+            self.record_event(node, "NodeNotReady", f"Node {name} status is now: NodeNotReady",
+                              component="node-controller")
+        self._apply_node_taints(node)
+        self.store.save(self.kind("Node"), node)
+        for pod in self.pods(name):
+            self._remove_pod(pod, reason=f"node {operation}")
+
+    def finish_node_operation(self, name: str, record: Optional[dict] = None, node_pool: Optional[dict] = None,
+                              immediate: bool = False, npu_healthy: bool = True) -> None:
+        """The operation finished: the node turns Ready (after node_recover_seconds unless immediate)
+        with its new driver label; without healthy NPUs (driver Abnormal) it advertises none; a
+        node with the never_ready fault stays NotReady."""
+        if self.store.find(self.kind("Node"), None, name) is None:
+            raise not_found("", "nodes", name)
+        if record is not None:
+            self.sync_node(record, node_pool)
+        state = self.node_state.setdefault(name, {"never_ready": False})
+        state.update(operation=None, ready_at=self.clock() + (0 if immediate else self.timings.node_recover_seconds),
+                     npu_healthy=npu_healthy)
+        self.advance()
+
+    def remove_node(self, name: str) -> None:
+        """The ModelArts node is gone: its Node, pods and lease go too."""
+        node = self.store.find(self.kind("Node"), None, name)
+        if node is None:
+            return
+        for pod in self.pods(name):
+            self._remove_pod(pod, reason="node deleted")
+        self.store.remove(self.kind("Node"), None, name)
+        if self.store.find(self.kind("Lease"), "kube-node-lease", name) is not None:
+            self.store.remove(self.kind("Lease"), "kube-node-lease", name)
+        self.node_state.pop(name, None)
+        self.history("node_removed", node=name)
+
+    def set_never_ready(self, name: str, never_ready: bool = True) -> None:
+        """Fault knob: the node never (again) reports Ready."""
+        self.node_state.setdefault(name, {"operation": None, "ready_at": None})["never_ready"] = never_ready
+        if never_ready:
+            node = self.store.find(self.kind("Node"), None, name)
+            if node is not None and N.set_ready(node, False, self.clock(), "NodeStatusUnknown",
+                                                "Kubelet stopped posting node status."):
+                self._apply_node_taints(node)
+                self.store.save(self.kind("Node"), node)
+                self.history("node_not_ready", node=name, reason="fault")
+        elif self.node_state[name].get("ready_at") is None and not self.node_state[name].get("operation"):
+            self.node_state[name]["ready_at"] = self.clock()
+
+    def node_busy(self, name: str) -> bool:
+        return any(is_active(p) and (controller_of(p) or {}).get("kind") != "DaemonSet" for p in self.pods(name))
+
+    def node_changed(self, before: Optional[dict], after: dict) -> None:
+        """After an API write to a Node: keep control-plane taints and record schedulability changes."""
+        name = after["metadata"]["name"]
+        was = bool((before or {}).get("spec", {}).get("unschedulable"))
+        now_unschedulable = bool((after.get("spec") or {}).get("unschedulable"))
+        node = self.store.find(self.kind("Node"), None, name)
+        if node is not None and self._apply_node_taints(node):
+            self.store.save(self.kind("Node"), node)
+        if was != now_unschedulable:
+            self.history("node_unschedulable" if now_unschedulable else "node_schedulable", node=name)
+            self.record_event(after, "NodeNotSchedulable" if now_unschedulable else "NodeSchedulable",
+                              f"Node {name} status is now: "
+                              f"{'NodeNotSchedulable' if now_unschedulable else 'NodeSchedulable'}")
+        was_ready = N.is_ready(before) if before else None
+        if before is not None and was_ready != N.is_ready(after):
+            self.history("node_ready" if N.is_ready(after) else "node_not_ready", node=name, reason="api")
+
+    def _apply_node_taints(self, node: dict) -> bool:
+        """The node lifecycle controller's taints for cordon and NotReady; True when changed."""
+        spec = node.setdefault("spec", {})
+        taints = [t for t in spec.get("taints") or []
+                  if t.get("key") not in (L.TAINT_UNSCHEDULABLE, L.TAINT_NOT_READY)]
+        now = rfc3339(self.clock())
+        previous = {(t.get("key"), t.get("effect")): t for t in spec.get("taints") or []}
+        wanted = []
+        if spec.get("unschedulable"):
+            wanted.append((L.TAINT_UNSCHEDULABLE, "NoSchedule"))
+        if not N.is_ready(node):
+            wanted.append((L.TAINT_NOT_READY, "NoSchedule"))
+        for key, effect in wanted:
+            taints.append(previous.get((key, effect)) or {"key": key, "effect": effect, "timeAdded": now})
+        if taints == (spec.get("taints") or []):
+            return False
+        if taints:
+            spec["taints"] = taints
+        else:
+            spec.pop("taints", None)
+        return True
+
+    # ---- pods -----------------------------------------------------------------------------------
+
+    def _remove_pod(self, pod: dict, reason: str) -> None:
+        metadata = pod["metadata"]
+        was_terminating = bool(metadata.get("deletionTimestamp"))
+        self.store.remove(self.kind("Pod"), metadata["namespace"], metadata["name"])
+        self.history("pod_deleted", pod=f'{metadata["namespace"]}/{metadata["name"]}',
+                     node=(pod.get("spec") or {}).get("nodeName"), reason=reason)
+        owner = controller_of(pod)
+        if owner is not None and not was_terminating:
+            self.replacement_due.setdefault(owner["uid"], self.clock() + self.timings.controller_delay_seconds)
+
+    def delete_pod(self, namespace: str, name: str, grace_seconds: Optional[int] = None,
+                   reason: str = "deleted") -> Tuple[dict, bool]:
+        """Graceful delete: (the pod as returned by DELETE, True when it is already gone)."""
+        pod = self.store.find(self.kind("Pod"), namespace, name)
+        if pod is None:
+            raise not_found("", "pods", name)
+        spec = pod.get("spec") or {}
+        grace = spec.get("terminationGracePeriodSeconds", 30) if grace_seconds is None else int(grace_seconds)
+        phase = (pod.get("status") or {}).get("phase")
+        if grace <= 0 or not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+            final = copy.deepcopy(pod)
+            self._remove_pod(pod, reason)
+            return final, True
+        now = self.clock()
+        metadata = pod["metadata"]
+        if metadata.get("deletionTimestamp"):
+            # A second delete may only shorten the grace period, as in the real registry.
+            if grace < metadata.get("deletionGracePeriodSeconds", grace):
+                metadata["deletionTimestamp"] = rfc3339(now + grace)
+                metadata["deletionGracePeriodSeconds"] = grace
+                return self.store.save(self.kind("Pod"), pod), False
+            return copy.deepcopy(pod), False
+        metadata["deletionTimestamp"] = rfc3339(now + grace)
+        metadata["deletionGracePeriodSeconds"] = grace
+        self.record_event(pod, "Killing", "Stopping container", component="kubelet")
+        self.history("pod_terminating", pod=f"{namespace}/{name}", node=spec.get("nodeName"), reason=reason)
+        owner = controller_of(pod)
+        if owner is not None:
+            self.replacement_due.setdefault(owner["uid"], now + self.timings.controller_delay_seconds)
+        return self.store.save(self.kind("Pod"), pod), False
+
+    def evict(self, namespace: str, name: str, delete_options: Optional[dict] = None) -> None:
+        """POST pods/eviction. Raises the real apiserver's StatusError when refused."""
+        pod = self.store.find(self.kind("Pod"), namespace, name)
+        if pod is None:
+            raise not_found("", "pods", name)
+        self.refresh_budgets()
+        budgets = disruption.matching_budgets(pod, list(self.store.iter(self.kind("PodDisruptionBudget"))))
+        node = (pod.get("spec") or {}).get("nodeName")
+        try:
+            budget = disruption.budget_blocks_eviction(pod, budgets)
+        except StatusError as refusal:
+            self.history("eviction_refused", pod=f"{namespace}/{name}", node=node, code=refusal.code,
+                         pdb=budgets[0]["metadata"]["name"] if budgets else None)
+            raise
+        if budget is not None:
+            status = budget["status"]
+            status["disruptionsAllowed"] -= 1
+            status.setdefault("disruptedPods", {})[name] = rfc3339(self.clock())
+            self.store.save(self.kind("PodDisruptionBudget"), budget)
+        grace = (delete_options or {}).get("gracePeriodSeconds")
+        self.delete_pod(namespace, name, grace, reason="evicted")
+        self.history("eviction", pod=f"{namespace}/{name}", node=node,
+                     pdb=budget["metadata"]["name"] if budget else None)
+
+    def new_pod_status(self) -> dict:
+        return {"phase": "Pending", "conditions": [], "qosClass": "BestEffort"}
+
+    def _bind(self, pod: dict, node: dict) -> None:
+        now = rfc3339(self.clock())
+        pod.setdefault("spec", {})["nodeName"] = node["metadata"]["name"]
+        status = pod.setdefault("status", self.new_pod_status())
+        status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+        status["conditions"].append({"type": "PodScheduled", "status": "True", "lastTransitionTime": now})
+        self.record_event(pod, "Scheduled", f'Successfully assigned {pod["metadata"]["namespace"]}/'
+                          f'{pod["metadata"]["name"]} to {node["metadata"]["name"]}', component="default-scheduler")
+
+    def _start(self, pod: dict) -> None:
+        now = rfc3339(self.clock())
+        status = pod.setdefault("status", {})
+        self.pod_ip_counter += 1
+        node_name = pod["spec"]["nodeName"]
+        host_network = pod["spec"].get("hostNetwork")
+        status.update({
+            "phase": "Running", "hostIP": node_name, "startTime": now,
+            "podIP": node_name if host_network else
+            f"172.16.{(self.pod_ip_counter // 250) % 250}.{self.pod_ip_counter % 250 + 2}",
+        })
+        status["podIPs"] = [{"ip": status["podIP"]}]
+        status["hostIPs"] = [{"ip": node_name}]
+        scheduled = [c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"]
+        status["conditions"] = scheduled + [{"type": kind, "status": "True", "lastTransitionTime": now}
+                                            for kind in ("Initialized", "Ready", "ContainersReady")]
+        status["containerStatuses"] = [{
+            "name": c.get("name"), "image": c.get("image"), "imageID": "", "ready": True, "started": True,
+            "restartCount": 0, "state": {"running": {"startedAt": now}},
+            "containerID": "containerd://" + hashlib.sha256(
+                f'{pod["metadata"]["uid"]}{c.get("name")}'.encode()).hexdigest()}
+            for c in pod["spec"].get("containers") or []]
+
+    def _fits(self, pod: dict, node: dict, ignore_unschedulable: bool = False) -> bool:
+        spec = pod.get("spec") or {}
+        if not N.is_ready(node):
+            return False
+        if node["spec"].get("unschedulable") and not ignore_unschedulable:
+            return False
+        tolerations = spec.get("tolerations") or []
+        for taint in node["spec"].get("taints") or []:
+            if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(tolerations, taint):
+                if not (ignore_unschedulable and taint.get("key") == L.TAINT_UNSCHEDULABLE):
+                    return False
+        node_labels = node["metadata"].get("labels") or {}
+        if any(node_labels.get(k) != v for k, v in (spec.get("nodeSelector") or {}).items()):
+            return False
+        wanted = npu_request(pod)
+        if wanted:
+            available = int((node["status"].get("allocatable") or {}).get(L.NPU_RESOURCE, "0"))
+            used = sum(npu_request(p) for p in self.pods(node["metadata"]["name"]) if is_active(p))
+            if used + wanted > available:
+                return False
+        return True
+
+    def _schedule(self, pod: dict) -> bool:
+        candidates = [n for n in self.nodes() if self._fits(pod, n)]
+        if not candidates:
+            return False
+        load = {n["metadata"]["name"]: 0 for n in candidates}
+        for other in self.pods():
+            node_name = (other.get("spec") or {}).get("nodeName")
+            if node_name in load and is_active(other):
+                load[node_name] += 1
+        target = min(candidates, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))
+        self._bind(pod, target)
+        return True
+
+    def create_pod(self, namespace: str, pod: dict) -> dict:
+        """Create a pod the way the API does: status reset to Pending, bound by the scheduler."""
+        pod = copy.deepcopy(pod)
+        pod.setdefault("spec", {})
+        for key, default in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
+                             ("dnsPolicy", "ClusterFirst"), ("schedulerName", "default-scheduler")):
+            pod["spec"].setdefault(key, default)
+        pod["status"] = self.new_pod_status()
+        if not pod["spec"].get("containers"):
+            raise bad_request("Pod spec.containers: Required value")
+        created = self.store.create(self.kind("Pod"), namespace, pod)
+        stored = self.store.find(self.kind("Pod"), namespace, created["metadata"]["name"])
+        node_name = stored["spec"].get("nodeName")
+        node = self.store.find(self.kind("Node"), None, node_name) if node_name else None
+        changed = False
+        if node is not None:
+            self._bind(stored, node)
+            changed = True
+        elif not node_name:
+            changed = self._schedule(stored)
+        if changed:
+            return self.store.save(self.kind("Pod"), stored)
+        return created
+
+    def start_pending_pods(self) -> None:
+        """Seeding: every bound Pending pod on a Ready node starts now."""
+        for pod in self.pods():
+            node_name = (pod.get("spec") or {}).get("nodeName")
+            node = self.store.find(self.kind("Node"), None, node_name) if node_name else None
+            if node is not None and N.is_ready(node) and is_active(pod) \
+                    and (pod.get("status") or {}).get("phase") == "Pending":
+                self._start(pod)
+                self.store.save(self.kind("Pod"), pod)
+
+    # ---- control loops --------------------------------------------------------------------------
+
+    def advance(self) -> None:
+        now = self.clock()
+        self._advance_nodes(now)
+        self._advance_pods(now)
+        self._run_deployments()
+        self._run_replicasets(now)
+        self._run_daemonsets(now)
+        self.refresh_budgets()
+
+    def _advance_nodes(self, now: float) -> None:
+        for node in self.nodes():
+            name = node["metadata"]["name"]
+            state = self.node_state.get(name) or {}
+            due = state.get("ready_at")
+            if state.get("never_ready") or state.get("operation") or due is None or due > now:
+                continue
+            state["ready_at"] = None
+            changed = N.set_ready(node, True, now)
+            N.set_npu_allocatable(node, None if state.get("npu_healthy", True) else 0)
+            self._apply_node_taints(node)
+            self.store.save(self.kind("Node"), node)
+            if changed:
+                self.history("node_ready", node=name)
+                self.record_event(node, "NodeReady", f"Node {name} status is now: NodeReady")
+
+    def _advance_pods(self, now: float) -> None:
+        for pod in self.pods():
+            metadata = pod["metadata"]
+            spec = pod.get("spec") or {}
+            if metadata.get("deletionTimestamp"):
+                grace = metadata.get("deletionGracePeriodSeconds", 0)
+                started = parse_rfc3339(metadata["deletionTimestamp"]) - grace
+                if now >= started + min(grace, self.timings.pod_stop_seconds):
+                    self._remove_pod(pod, reason="terminated")
+                continue
+            status = pod.get("status") or {}
+            if not spec.get("nodeName"):
+                if self._schedule(pod):
+                    self.store.save(self.kind("Pod"), pod)
+                continue
+            if status.get("phase") == "Pending":
+                node = self.store.find(self.kind("Node"), None, spec["nodeName"])
+                scheduled = next((c for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"),
+                                 None)
+                bound_at = parse_rfc3339(scheduled["lastTransitionTime"]) if scheduled else now
+                if node is not None and N.is_ready(node) and now >= bound_at + self.timings.pod_start_seconds:
+                    self._start(pod)
+                    self.store.save(self.kind("Pod"), pod)
+
+    def _owned(self, kind: str, owner: dict, namespace: str) -> List[dict]:
+        uid = owner["metadata"]["uid"]
+        return [o for o in self.store.iter(self.kind(kind), namespace)
+                if (controller_of(o) or {}).get("uid") == uid]
+
+    @staticmethod
+    def _reference(owner: dict) -> dict:
+        return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+                "uid": owner["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+
+    def _save_status(self, resource: ResourceType, obj: dict, status: dict) -> None:
+        if obj.get("status") != status:
+            obj["status"] = status
+            self.store.save(resource, obj)
+
+    def _run_deployments(self) -> None:
+        replica_sets = self.kind("ReplicaSet")
+        for deployment in list(self.store.iter(self.kind("Deployment"))):
+            if deployment["metadata"].get("deletionTimestamp"):
+                continue
+            namespace = deployment["metadata"]["namespace"]
+            spec = deployment.get("spec") or {}
+            template = spec.get("template") or {}
+            template_hash = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:10]
+            owned = self._owned("ReplicaSet", deployment, namespace)
+            replicas = spec.get("replicas", 1)
+            current = next((rs for rs in owned if (rs["metadata"].get("labels") or {}).get(
+                "pod-template-hash") == template_hash), None)
+            if current is None:
+                labels = dict((template.get("metadata") or {}).get("labels") or {}, **{
+                    "pod-template-hash": template_hash})
+                rs_template = copy.deepcopy(template)
+                rs_template.setdefault("metadata", {})["labels"] = labels
+                selector = copy.deepcopy(spec.get("selector") or {})
+                selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
+                self.store.create(replica_sets, namespace, {
+                    "metadata": {"name": f'{deployment["metadata"]["name"]}-{template_hash}', "labels": labels,
+                                 "annotations": {"deployment.kubernetes.io/revision": "1"},
+                                 "ownerReferences": [self._reference(deployment)]},
+                    "spec": {"replicas": replicas, "selector": selector, "template": rs_template}})
+            else:
+                if current["spec"].get("replicas") != replicas:
+                    current["spec"]["replicas"] = replicas
+                    current["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
+                    self.store.save(replica_sets, current)
+            for old in owned:
+                if old is not current and old["spec"].get("replicas", 0) != 0:
+                    old["spec"]["replicas"] = 0
+                    self.store.save(replica_sets, old)
+            pods = [p for rs in self._owned("ReplicaSet", deployment, namespace)
+                    for p in self._owned("Pod", rs, namespace) if is_active(p)]
+            ready = sum(1 for p in pods if disruption.pod_is_ready(p))
+            status = {"observedGeneration": deployment["metadata"].get("generation", 1), "replicas": len(pods),
+                      "updatedReplicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
+                      "conditions": [
+                          {"type": "Available", "status": "True" if ready >= replicas else "False",
+                           "reason": "MinimumReplicasAvailable" if ready >= replicas
+                           else "MinimumReplicasUnavailable",
+                           "message": "Deployment has minimum availability." if ready >= replicas
+                           else "Deployment does not have minimum availability."},
+                          {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                           "message": f'ReplicaSet "{deployment["metadata"]["name"]}-{template_hash}" has '
+                                      "successfully progressed."}]}
+            if len(pods) - ready:
+                status["unavailableReplicas"] = len(pods) - ready
+            for field in ("readyReplicas", "availableReplicas"):
+                if not status[field]:
+                    status.pop(field)
+            self._save_status(self.kind("Deployment"), deployment, status)
+
+    def _template_pod(self, owner: dict, name_prefix: str) -> dict:
+        template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+        metadata = template.get("metadata") or {}
+        return {"metadata": {"generateName": f"{name_prefix}-", "labels": metadata.get("labels") or {},
+                             "annotations": metadata.get("annotations") or {},
+                             "ownerReferences": [self._reference(owner)]},
+                "spec": template.get("spec") or {}}
+
+    def _replacement_due(self, owner: dict, now: float, missing: bool) -> bool:
+        """True when pods are missing and the controller's reaction delay after losing one has
+        passed; a delay that ran out while nothing was missing is forgotten."""
+        uid = owner["metadata"]["uid"]
+        due = self.replacement_due.get(uid)
+        if due is not None and now >= due:
+            del self.replacement_due[uid]
+            due = None
+        return missing and due is None
+
+    def _run_replicasets(self, now: float) -> None:
+        resource = self.kind("ReplicaSet")
+        for replica_set in list(self.store.iter(resource)):
+            namespace = replica_set["metadata"]["namespace"]
+            replicas = (replica_set.get("spec") or {}).get("replicas", 1)
+            active = [p for p in self._owned("Pod", replica_set, namespace) if is_active(p)]
+            if self._replacement_due(replica_set, now, len(active) < replicas):
+                for _ in range(replicas - len(active)):
+                    self.create_pod(namespace, self._template_pod(replica_set, replica_set["metadata"]["name"]))
+            elif len(active) > replicas:
+                surplus = sorted(active, key=lambda p: (disruption.pod_is_ready(p), p["metadata"]["name"]))
+                for pod in surplus[:len(active) - replicas]:
+                    self.delete_pod(namespace, pod["metadata"]["name"], reason="scaled down")
+            active = [p for p in self._owned("Pod", replica_set, namespace) if is_active(p)]
+            ready = sum(1 for p in active if disruption.pod_is_ready(p))
+            status = {"replicas": len(active), "fullyLabeledReplicas": len(active), "readyReplicas": ready,
+                      "availableReplicas": ready,
+                      "observedGeneration": replica_set["metadata"].get("generation", 1)}
+            for field in ("readyReplicas", "availableReplicas", "fullyLabeledReplicas"):
+                if not status[field]:
+                    status.pop(field)
+            self._save_status(resource, replica_set, status)
+
+    def _daemon_may_run(self, daemon_set: dict, node: dict) -> bool:
+        pod = {"spec": dict((daemon_set["spec"].get("template") or {}).get("spec") or {})}
+        pod["spec"]["tolerations"] = list(pod["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
+        return self._fits(pod, node, ignore_unschedulable=True)
+
+    def _run_daemonsets(self, now: float) -> None:
+        resource = self.kind("DaemonSet")
+        for daemon_set in list(self.store.iter(resource)):
+            namespace = daemon_set["metadata"]["namespace"]
+            pods = [p for p in self._owned("Pod", daemon_set, namespace) if is_active(p)]
+            by_node = {}
+            for pod in pods:
+                by_node.setdefault(pod["spec"].get("nodeName"), []).append(pod)
+            eligible = [n for n in self.nodes() if self._daemon_may_run(daemon_set, n)]
+            eligible_names = {n["metadata"]["name"] for n in eligible}
+            missing = [n for n in eligible if n["metadata"]["name"] not in by_node]
+            if self._replacement_due(daemon_set, now, bool(missing)):
+                for node in missing:
+                    pod = self._template_pod(daemon_set, daemon_set["metadata"]["name"])
+                    pod["spec"]["nodeName"] = node["metadata"]["name"]
+                    pod["spec"]["tolerations"] = list(pod["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
+                    self.create_pod(namespace, pod)
+            for node_name, node_pods in by_node.items():
+                if node_name not in eligible_names and self.store.find(self.kind("Node"), None, node_name) is None:
+                    for pod in node_pods:
+                        self._remove_pod(pod, reason="node gone")
+            pods = [p for p in self._owned("Pod", daemon_set, namespace) if is_active(p)]
+            ready = sum(1 for p in pods if disruption.pod_is_ready(p))
+            status = {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(eligible),
+                      "numberMisscheduled": 0, "numberReady": ready, "numberAvailable": ready,
+                      "updatedNumberScheduled": len(pods),
+                      "observedGeneration": daemon_set["metadata"].get("generation", 1)}
+            if len(eligible) - ready > 0:
+                status["numberUnavailable"] = len(eligible) - ready
+            self._save_status(resource, daemon_set, status)
+
+    def _scale_of(self, pod: dict) -> Optional[Tuple[str, int]]:
+        owner = controller_of(pod)
+        if owner is None:
+            return None
+        namespace = pod["metadata"]["namespace"]
+        if owner.get("kind") == "ReplicaSet":
+            replica_set = self.store.find(self.kind("ReplicaSet"), namespace, owner["name"])
+            if replica_set is None:
+                return None
+            parent = controller_of(replica_set)
+            if parent is not None and parent.get("kind") == "Deployment":
+                deployment = self.store.find(self.kind("Deployment"), namespace, parent["name"])
+                if deployment is not None:
+                    return deployment["metadata"]["uid"], deployment["spec"].get("replicas", 1)
+            return replica_set["metadata"]["uid"], replica_set["spec"].get("replicas", 1)
+        if owner.get("kind") == "DaemonSet":
+            daemon_set = self.store.find(self.kind("DaemonSet"), namespace, owner["name"])
+            if daemon_set is not None:
+                return owner["uid"], (daemon_set.get("status") or {}).get("desiredNumberScheduled", 0)
+        return owner["uid"], 1
+
+    def refresh_budgets(self) -> None:
+        pods = self.pods()
+        now = rfc3339(self.clock())
+        resource = self.kind("PodDisruptionBudget")
+        for pdb in list(self.store.iter(resource)):
+            status = disruption.compute_status(pdb, pods, self._scale_of, now)
+            # Keep the record of pods this controller still sees as being disrupted.
+            disrupted = {name: when for name, when in ((pdb.get("status") or {}).get("disruptedPods") or {}).items()
+                         if self.store.find(self.kind("Pod"), pdb["metadata"]["namespace"], name) is not None}
+            if disrupted:
+                status["disruptedPods"] = disrupted
+            self._save_status(resource, pdb, status)
+
+    # ---- deletion of owners ---------------------------------------------------------------------
+
+    def delete_dependents(self, owner: dict, orphan: bool) -> None:
+        """Garbage collector: remove (or orphan) everything whose ownerReferences name `owner`."""
+        uid = owner["metadata"]["uid"]
+        for resource in self.registry.types.values():
+            if not resource.namespaced:
+                continue
+            for obj in list(self.store.iter(resource, owner["metadata"].get("namespace") or None)):
+                references = obj["metadata"].get("ownerReferences") or []
+                if not any(r.get("uid") == uid for r in references):
+                    continue
+                if orphan:
+                    obj["metadata"]["ownerReferences"] = [r for r in references if r.get("uid") != uid]
+                    self.store.save(resource, obj)
+                elif resource.kind == "Pod":
+                    self.delete_pod(obj["metadata"]["namespace"], obj["metadata"]["name"], reason="owner deleted")
+                else:
+                    self.store.remove(resource, obj["metadata"]["namespace"], obj["metadata"]["name"])
+                    self.delete_dependents(obj, orphan=False)
+
+    def delete_namespace(self, name: str) -> dict:
+        namespace = self.store.get(self.kind("Namespace"), None, name)
+        if name in SYSTEM_NAMESPACES:
+            raise StatusError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be '
+                              "deleted", {"name": name, "kind": "namespaces"})
+        for resource in self.registry.types.values():
+            if resource.namespaced:
+                for obj in list(self.store.iter(resource, name)):
+                    if resource.kind == "Pod":
+                        self._remove_pod(obj, reason="namespace deleted")
+                    else:
+                        self.store.remove(resource, name, obj["metadata"]["name"])
+        self.store.remove(self.kind("Namespace"), None, name)
+        namespace["status"] = {"phase": "Terminating"}
+        return namespace
+
+    # ---- persistence ----------------------------------------------------------------------------
+
+    def to_state(self) -> dict:
+        return {"token": self.token, "store": self.store.to_state(), "node_state": copy.deepcopy(self.node_state),
+                "replacement_due": dict(self.replacement_due), "pod_ip_counter": self.pod_ip_counter,
+                "modelarts_names": dict(self.modelarts_names)}
+
+    def load_state(self, state: dict) -> None:
+        self.token = state.get("token", self.token)
+        self.store.load_state(state.get("store") or {})
+        self.node_state = copy.deepcopy(state.get("node_state") or {})
+        self.replacement_due = dict(state.get("replacement_due") or {})
+        self.pod_ip_counter = int(state.get("pod_ip_counter", 0))
+        self.modelarts_names = dict(state.get("modelarts_names") or {})
