@@ -26,8 +26,8 @@ def main():
           % (TIME_SCALE, 3600 / TIME_SCALE))
     sim = start_simulator(STATE_DIR, time_scale=TIME_SCALE, seed=1)
     try:
-        print("   endpoint %s, state in %s" % (sim.env["MODELARTS_LITE_ENDPOINT"], STATE_DIR))
-        env = dict(os.environ, **sim.env)
+        print("   endpoint %s, state in %s" % (sim.env["endpoint"], STATE_DIR))
+        env = dict(os.environ, **sim.env_vars())
         env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
         cmd = [str(pathlib.Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,",
                "-c", "local", str(REPO / "playbooks" / "demo.yml"), "-e", "report_path=%s" % REPORT]

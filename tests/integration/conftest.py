@@ -16,7 +16,7 @@ from modelarts_sim.testing import start_simulator
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
-TIME_SCALE = float(os.environ.get("MODELARTS_SIM_TIME_SCALE", "600"))
+TIME_SCALE = float(os.environ.get("MODELARTS_SIM_TIME_SCALE", "2000"))
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ class Ansible:
         self.sim = sim
         self.workdir = workdir
         self.env = dict(os.environ)
-        self.env.update(sim.env)
+        self.env.update(sim.env_vars())
+        self.env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "build" / "install"))
         self.env.update(
             ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
             ANSIBLE_LOAD_CALLBACK_PLUGINS="1",

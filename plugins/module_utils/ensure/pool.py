@@ -191,6 +191,8 @@ def plan_update(params, raw, current_tags):
             new["count"] = entry["count"]
             if "maxCount" in new:
                 new["maxCount"] = entry["count"]
+            if new.get("azs"):
+                new["azs"] = rebalance_azs(new["azs"], entry["count"])
             if entry.get("labels") is not None:
                 new["labels"] = dict(entry["labels"])
             if entry.get("taints") is not None:
@@ -221,6 +223,20 @@ def plan_update(params, raw, current_tags):
         if params["purge_tags"]:
             plan.tags_to_remove = sorted(k for k in current_tags if k not in desired)
     return plan
+
+
+def rebalance_azs(azs, count):
+    """Spread a new node count over the node pool's AZs (the service requires the sum to match).
+
+    Growth goes to the smallest AZ, shrinking takes from the largest, one node at a time, so an
+    existing split is disturbed as little as possible.
+    """
+    azs = [dict(az) for az in azs]
+    while sum(az["count"] for az in azs) < count:
+        min(azs, key=lambda az: az["count"])["count"] += 1
+    while sum(az["count"] for az in azs) > count:
+        max(azs, key=lambda az: az["count"])["count"] -= 1
+    return azs
 
 
 def _comparable(resources):

@@ -137,3 +137,12 @@ def test_settled_needs_every_desired_node_available():
     raw["spec"]["resources"][0]["count"] = 3
     assert not engine.settled(raw)
     assert not engine.settled(raw_pool(phase="Creating"))
+
+
+def test_scaling_keeps_the_az_split_consistent():
+    resources = [{"flavor": FLAVOR, "count": 3, "nodePool": "snt9b",
+                  "azs": [{"az": "a", "count": 2}, {"az": "b", "count": 1}]}]
+    up = engine.plan_update(params(node_pools=[node_pool(count=5)]), raw_pool(resources), {})
+    assert sorted((az["az"], az["count"]) for az in up.resources[0]["azs"]) == [("a", 3), ("b", 2)]
+    down = engine.plan_update(params(node_pools=[node_pool(count=1)]), raw_pool(resources), {})
+    assert sum(az["count"] for az in down.resources[0]["azs"]) == 1
