@@ -80,7 +80,7 @@ lint: venv
 # ansible-test needs the collection under ansible_collections/<ns>/<name>, outside this git
 # work tree (inside it, ansible-test asks git for the files and finds build/ ignored). It runs on
 # the installed tarball, i.e. on exactly what ships. The pip bootstrap stand-in replaces a download.
-SANITY_ROOT := $(or $(TMPDIR),/tmp)/modelarts-lite-sanity
+SANITY_ROOT := $(or $(TMPDIR),/tmp)/modelarts-lite-sanity-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
 sanity: collection
 	$(PY) hack/ansible_test_pip_bootstrap.py >/dev/null
 	rm -rf $(SANITY_ROOT)

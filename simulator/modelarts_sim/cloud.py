@@ -66,6 +66,9 @@ class Cloud:
                               ("pool_gone", self._on_pool_gone), ("driver_step", self._on_driver_step),
                               ("node_job_done", self._on_node_job_done)):
             world.register_timer(kind, handler)
+        # Lite Server (v1 dev-servers, super nodes, scheduled events); imported here: it imports this module.
+        from .devservers import DevServers
+        self.devservers = DevServers(world, self)
 
     # ---- small helpers ------------------------------------------------------------------------
     def _random(self):
@@ -342,8 +345,13 @@ class Cloud:
         item.update(status="succeed" if ok else "failed", message=message,
                     updateTimestamp=str(ms(self.world.now())))
         order["open"] -= 1
-        if order["open"] == 0 and order["phase"] == "processing":
+        if order["open"] == 0 and order["phase"] == "processing" and not self._waits_for_pool(order):
             self._finish_order(order)
+
+    def _waits_for_pool(self, order):
+        """A create order completes only once its pool is provisioned, even if its nodes were faster."""
+        pool = self.state["pools"].get(order["resourceName"])
+        return order.get("operation") == "apply" and pool is not None and pool["phase"] == "Creating"
 
     def _finish_order(self, order):
         failed = [i for i in order["items"].values() if i["status"] == "failed"]
@@ -646,6 +654,9 @@ class Cloud:
         pool["phase"], pool["scope_state"] = "Running", "Enabled"
         self._history(kind="pool", pool_id=pool_id, phase="Running", previous_phase="Creating")
         self._emit("pool_changed", pool)
+        order = self.state["orders"].get(pool["labels"].get("os.modelarts/order.name"))
+        if order and order["phase"] == "processing" and order["open"] == 0:
+            self._finish_order(order)
 
     def delete_pool(self, pool_id):
         pool = self.get_pool(pool_id)
