@@ -43,3 +43,11 @@ def wait_spec(default_timeout=DEFAULT_WAIT_TIMEOUT):
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=default_timeout),
     )
+
+
+def kube_spec():
+    """Kubernetes access options (doc_fragments/kube.py). The context defaults to the pool id."""
+    return dict(
+        kubeconfig=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG", "KUBECONFIG"])),
+        kube_context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+    )

@@ -142,3 +142,16 @@ class WaitTimeoutError(LiteError):
         super().__init__(message)
         self.last_state = last_state
         self.timeout = timeout
+
+
+class DrainBlockedError(PreconditionError):
+    """A drain ran out of time because PodDisruptionBudgets kept refusing evictions.
+
+    Names the node, the first blocked pod and its PDB; ``details`` lists every blocked pod. The node
+    stays cordoned (it is reported so), so no new work lands on it while an operator decides."""
+
+    def __init__(self, message: str, node: str, pod: str, pdb: str | None, details: dict | None = None):
+        super().__init__(message, details)
+        self.node = node
+        self.pod = pod
+        self.pdb = pdb

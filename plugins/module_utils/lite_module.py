@@ -20,6 +20,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import (
     DEFAULT_WAIT_TIMEOUT,
     MAX_WAIT_TIMEOUT,
     auth_spec,
+    kube_spec,
     wait_spec,
 )
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError, ValidationError
@@ -33,8 +34,10 @@ class LiteModule:
     """AnsibleModule plus the collection's shared options, lazy clients and single failure path."""
 
     def __init__(self, argument_spec=None, supports_check_mode=True, with_wait=True,
-                 wait_timeout=DEFAULT_WAIT_TIMEOUT, **kwargs):
+                 wait_timeout=DEFAULT_WAIT_TIMEOUT, with_kube=False, **kwargs):
         spec = auth_spec()
+        if with_kube:
+            spec.update(kube_spec())
         if with_wait:
             spec.update(wait_spec(wait_timeout))
         # A module's own spec wins, e.g. to document a different wait_timeout default.
@@ -44,6 +47,9 @@ class LiteModule:
         self.check_mode = self.module.check_mode
         self._diff = self.module._diff
         self._cloud = None
+        self._kube = None
+        # The kube context used when kube_context is not set: ensure code sets it to the pool id.
+        self.kube_default_context = None
 
     def warn(self, message):
         self.module.warn(message)
@@ -62,6 +68,21 @@ class LiteModule:
                                       exception=str(client.REQUESTS_IMPORT_ERROR))
             self._cloud = client.CloudClient(**self.cloud_options())
         return self._cloud
+
+    @property
+    def kube(self):
+        """The KubeClient of the pool's cluster, built on first use (the kubernetes library is
+        imported only then). Context: kube_context, else ``kube_default_context`` (the pool id)."""
+        if self._kube is None:
+            from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeClient
+
+            context = self.params.get("kube_context") or self.kube_default_context
+            if not context:
+                raise ValidationError("kube_context is required here (there is no pool id to default to).",
+                                      option="kube_context")
+            self._kube = KubeClient(kubeconfig=self.params.get("kubeconfig"), context=context,
+                                    api_timeout=self.params.get("api_timeout") or 60)
+        return self._kube
 
     def cloud_options(self):
         """CloudClient keyword arguments from the options, after checking their shape."""
@@ -127,6 +148,8 @@ class LiteModule:
         finally:
             if self._cloud is not None:
                 self._cloud.close()
+            if self._kube is not None:
+                self._kube.close()
         if failure is not None:
             self._fail(**failure)
         if not isinstance(result, dict):

@@ -1,0 +1,507 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the modelarts.lite collection
+# Apache License 2.0 (see LICENSE)
+"""Desired state of Lite Cluster nodes in Kubernetes and ModelArts (lite_node, lite_node_info).
+
+Plan first, then mutate: the nodes are resolved, pods and budgets read, kubectl's drain rules
+applied and every opt-in checked before the first write, so a refused run changes nothing and
+check mode reports the same plan (with the evictions it would make). Nodes are then handled one
+at a time: labels/taints, cordon (recording that we did), drain, the ModelArts operation and its
+wait, and finally an uncordon of our own cordon only.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools as api
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
+    NotFoundError,
+    OperationFailedError,
+    PreconditionError,
+    ValidationError,
+)
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import drain as kdrain
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as knodes
+from ansible_collections.modelarts.lite.plugins.module_utils.waiting import Deadline, wait_until
+
+CORDONING_STATES = ("cordoned", "drained", "absent")
+DRAINING_STATES = ("drained", "absent")
+# Seconds between drain passes at most: evictions refused by a PDB are retried this often.
+MAX_DRAIN_INTERVAL = 5.0
+RESET_ROLLING = {"strategy": "RollingByNumber", "maxUnavailable": 1}
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks that need no API call
+# ----------------------------------------------------------------------------------------------
+def validate_params(params):
+    for key in (params.get("labels") or {}):
+        if L.is_system_key(key):
+            raise ValidationError("label %r belongs to Kubernetes, CCE or ModelArts and cannot be set here." % key,
+                                  option="labels")
+    for value in (params.get("labels") or {}).values():
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise ValidationError("label values must be strings (or null to remove a label).", option="labels")
+    for taint in params.get("taints") or []:
+        if L.is_system_key(taint["key"]):
+            raise ValidationError("taint %r is managed by Kubernetes or ModelArts and cannot be set here."
+                                  % taint["key"], option="taints")
+    if params.get("state") == "absent" and (params.get("driver_version") or params.get("action")):
+        raise ValidationError("state=absent removes the node; it cannot be combined with driver_version or action.",
+                              option="state")
+    if params.get("driver_version") and params.get("action"):
+        raise ValidationError("driver_version and action each restart the node; run them as separate tasks.",
+                              option="action")
+    if params.get("state") == "absent" and (params.get("labels") or params.get("taints")):
+        raise ValidationError("state=absent removes the node; labels and taints cannot be set on it.",
+                              option="state")
+    timeout = params.get("drain_timeout")
+    if timeout is not None and not 0 < timeout <= 86400:
+        raise ValidationError("drain_timeout must be between 1 and 86400 seconds, got %s; drains are always bounded."
+                              % timeout, option="drain_timeout")
+    action = params.get("action")
+    if action == "reboot" and not params.get("allow_reboot"):
+        raise PreconditionError("action=reboot restarts the node and kills what runs on it after the drain. "
+                                "Set allow_reboot=true to confirm.", details={"action": action})
+    if action == "reset" and not params.get("allow_reset"):
+        raise PreconditionError("action=reset reinstalls the node's operating system; local data is lost. "
+                                "Set allow_reset=true to confirm.", details={"action": action})
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolving the addressed nodes
+# ----------------------------------------------------------------------------------------------
+class Target:
+    """One addressed node: its ModelArts record, its Kubernetes Node and what we plan for it."""
+
+    def __init__(self, record, kube_node):
+        self.record = record
+        self.kube_node = kube_node
+        self.labels_patch = None
+        self.taints = None
+        self.cordon = False
+        self.drain_plan = None
+        self.upgrade = False
+        self.uncordon = False
+        self.delete = False
+
+    @property
+    def name(self):
+        return self.record["metadata"]["name"]
+
+    @property
+    def kube_name(self):
+        return modelarts_ip(self.record)
+
+    def changed(self, params):
+        return bool(self.labels_patch is not None or self.taints is not None or self.cordon or self.upgrade
+                    or self.uncordon or self.delete or params.get("action")
+                    or (self.drain_plan and self.drain_plan[kdrain.EVICT]))
+
+
+def modelarts_ip(record):
+    return (record.get("status") or {}).get("privateIp")
+
+
+def resolve_pool(client, name):
+    pool = api.find_pool(client, name)
+    if pool is None:
+        raise ValidationError("pool %r does not exist (checked display names and ids)." % name, option="pool")
+    return pool
+
+
+def resolve_targets(module, pool_id, records):
+    """[Target] for the nodes or node_selector of the task (read-only calls)."""
+    params = module.params
+    by_name = {r["metadata"]["name"]: r for r in records}
+    by_ip = {modelarts_ip(r): r for r in records if modelarts_ip(r)}
+    if params.get("node_selector"):
+        kube_nodes = knodes.list_nodes(module.kube, params["node_selector"])
+        targets = []
+        for node in kube_nodes:
+            record = by_ip.get(node["metadata"]["name"])
+            if record is None:
+                raise PreconditionError("Kubernetes node %s matches node_selector but is not a node of pool %s."
+                                        % (node["metadata"]["name"], pool_id), details={"node": node["metadata"]["name"]})
+            targets.append(Target(record, node))
+        return sorted(targets, key=lambda t: t.name)
+    wanted = []
+    for name in params["nodes"]:
+        record = by_name.get(name) or by_ip.get(name)
+        if record is None:
+            raise ValidationError("pool %s has no node %r (give the ModelArts node name or its private IP). Nodes: %s."
+                                  % (pool_id, name, ", ".join(sorted(by_name)[:20]) or "none"), option="nodes")
+        if record not in wanted:
+            wanted.append(record)
+    if len(wanted) == 1:
+        kube_nodes = {}
+        name = modelarts_ip(wanted[0])
+        try:
+            kube_nodes[name] = knodes.get_node(module.kube, name)
+        except NotFoundError:
+            pass
+    else:
+        kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(module.kube)}
+    targets = []
+    for record in wanted:
+        node = kube_nodes.get(modelarts_ip(record))
+        if node is None:
+            phase = (record.get("status") or {}).get("phase")
+            raise PreconditionError("node %s (%s) is %s in ModelArts but has no Kubernetes Node yet; wait until it "
+                                    "has joined the cluster." % (record["metadata"]["name"], modelarts_ip(record), phase),
+                                    details={"node": record["metadata"]["name"], "phase": phase})
+        targets.append(Target(record, node))
+    return targets
+
+
+# ----------------------------------------------------------------------------------------------
+# Views
+# ----------------------------------------------------------------------------------------------
+def describe_node(record, kube_node):
+    status = record.get("status") or {}
+    view = {"name": record["metadata"]["name"], "kube_name": modelarts_ip(record), "phase": status.get("phase"),
+            "driver_phase": (status.get("driver") or {}).get("phase")}
+    if kube_node is not None:
+        view.update(knodes.summary(kube_node))
+    view["driver_version"] = (status.get("driver") or {}).get("version") or view.get("driver_version")
+    view["node_pool"] = api.node_pool_of_node(record) or view.get("node_pool")
+    return view
+
+
+def _diff_view(view):
+    if not view:
+        return {}
+    return {k: view.get(k) for k in ("name", "schedulable", "cordoned_by", "driver_version", "labels", "taints")}
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning
+# ----------------------------------------------------------------------------------------------
+def plan_targets(module, pool_id, targets, records):
+    params = module.params
+    state = params.get("state")
+    action = params.get("action")
+    protected_labels, protected_taints = set(), set()
+    if params.get("purge_labels") or params.get("purge_taints"):
+        for node_pool in api.list_node_pools(module.cloud, pool_id):
+            for resource in api.spec_resources(node_pool):
+                protected_labels.update((resource.get("labels") or {}).keys())
+                protected_taints.update((t.get("key"), t.get("effect")) for t in resource.get("taints") or [])
+
+    wanted_driver = params.get("driver_version")
+    for target in targets:
+        if params.get("labels") is not None or params.get("purge_labels"):
+            target.labels_patch = knodes.labels_patch(target.kube_node, params.get("labels") or {},
+                                                      params.get("purge_labels"), protected_labels)
+        if params.get("taints") is not None or params.get("purge_taints"):
+            target.taints = knodes.desired_taints(target.kube_node, params.get("taints") or [],
+                                                  params.get("purge_taints"), protected_taints)
+        current_driver = ((target.record.get("status") or {}).get("driver") or {}).get("version")
+        target.upgrade = bool(wanted_driver) and current_driver != wanted_driver
+        disruptive = target.upgrade or bool(action)
+        target.delete = state == "absent"
+        if state in CORDONING_STATES or disruptive:
+            target.cordon = not knodes.is_cordoned(target.kube_node)
+        # Our own cordon is lifted when the node should end schedulable: state=schedulable, or a
+        # maintenance flow (upgrade/action) that runs without a cordoning state.
+        ends_schedulable = state == "schedulable" or (state is None and disruptive)
+        if state == "schedulable":
+            target.uncordon = knodes.uncordon_patch(target.kube_node, params.get("release_foreign_cordon")) is not None
+        elif ends_schedulable:
+            target.uncordon = target.cordon or knodes.cordon_owner(target.kube_node) is not None
+
+    if wanted_driver and any(t.upgrade for t in targets):
+        offered = api.npu_driver_versions(module.cloud)
+        if wanted_driver not in offered:
+            raise ValidationError("driver_version %r is not offered. Offered NPU driver versions: %s."
+                                  % (wanted_driver, ", ".join(offered) or "none"), option="driver_version")
+        if not params.get("allow_driver_upgrade"):
+            names = [t.name for t in targets if t.upgrade]
+            raise PreconditionError(
+                "upgrading the NPU driver of %s to %s drains and restarts the node(s). Set "
+                "allow_driver_upgrade=true to confirm, or use the modelarts.lite.rolling_driver_upgrade role for "
+                "many nodes." % (", ".join(names), wanted_driver),
+                details={"nodes": names, "driver_version": wanted_driver})
+
+    if state == "absent" and targets:
+        if not params.get("allow_delete"):
+            raise PreconditionError(
+                "state=absent removes %s from pool %s and releases the server(s); everything on them is lost. "
+                "Set allow_delete=true to confirm." % (", ".join(t.name for t in targets), pool_id),
+                details={"nodes": [t.name for t in targets]})
+        leaving = {t.name for t in targets}
+        remaining = [r for r in records if r["metadata"]["name"] not in leaving
+                     and (r.get("status") or {}).get("phase") != "Deleting"]
+        if not remaining:
+            raise PreconditionError(
+                "removing %s would leave pool %s with no node; a pool keeps at least one. Delete the pool with "
+                "modelarts.lite.lite_pool state=absent instead." % (", ".join(sorted(leaving)), pool_id),
+                details={"nodes": sorted(leaving)})
+
+    draining = [t for t in targets if state in DRAINING_STATES or t.upgrade or action]
+    if draining:
+        pods = kdrain.pods_by_node(module.kube, [t.kube_name for t in draining])
+        pdbs = kdrain.list_pdbs(module.kube)
+        refusals = []
+        for target in draining:
+            target.drain_plan = kdrain.plan_drain(pods.get(target.kube_name, []), pdbs, params.get("force"),
+                                                  params.get("delete_emptydir_data"))
+            if target.drain_plan[kdrain.REFUSE]:
+                refusals.append((target, target.drain_plan[kdrain.REFUSE]))
+        if refusals:
+            raise PreconditionError(
+                "cannot drain: %s. Nothing was changed." % "; ".join(
+                    kdrain.refusal_summary("%s (%s)" % (t.name, t.kube_name), refused) for t, refused in refusals),
+                details={"refused": {t.name: [e["pod"] for e in refused] for t, refused in refusals}})
+
+
+def planned_evictions(targets):
+    evictions = []
+    for target in targets:
+        for entry in (target.drain_plan or {}).get(kdrain.EVICT, []):
+            item = {"node": target.name, "kube_name": target.kube_name, "pod": entry["pod"], "reason": entry["reason"]}
+            if entry.get("pdb"):
+                item["pdb"] = entry["pdb"]
+                item["blocked_now"] = entry.get("disruptions_allowed", 0) <= 0
+            evictions.append(item)
+    return evictions
+
+
+def predict(target, params):
+    """The node view as it will be after the plan (check mode and --diff)."""
+    view = describe_node(target.record, target.kube_node)
+    if target.delete:
+        return {}
+    labels = dict(view.get("labels") or {})
+    for key, value in (target.labels_patch or {}).items():
+        if value is None:
+            labels.pop(key, None)
+        else:
+            labels[key] = value
+    view["labels"] = labels
+    if target.taints is not None:
+        view["taints"] = [knodes._taint_view(t) for t in target.taints if not t.get("key", "").startswith("node.kubernetes.io/")]
+    if target.cordon:
+        view.update(schedulable=False, cordoned_by=L.DEFAULT_OWNER)
+    if target.uncordon:
+        view.update(schedulable=True, cordoned_by=None, cordon_reason=None)
+    if target.upgrade:
+        view["driver_version"] = params["driver_version"]
+    return view
+
+
+# ----------------------------------------------------------------------------------------------
+# Execution
+# ----------------------------------------------------------------------------------------------
+def _reason(params, target):
+    if target.upgrade:
+        return "driver upgrade to %s" % params["driver_version"]
+    if params.get("action"):
+        return params["action"]
+    return params.get("state") or "maintenance"
+
+
+def _drain(module, target, deadline_timeout):
+    params = module.params
+    interval = min(module.params.get("poll_interval") or MAX_DRAIN_INTERVAL, MAX_DRAIN_INTERVAL)
+    return kdrain.drain_node(module.kube, target.kube_name, target.drain_plan, deadline_timeout, interval,
+                             grace_period=params.get("grace_period"))
+
+
+def _wait_healthy(module, pool_id, target, deadline, expect_driver=None):
+    """Poll (one ModelArts node GET-by-list and one Node GET per cycle) until the ModelArts node is
+    idle and Available and the Kubernetes Node is Ready with its NPUs (and driver) back."""
+    client = module.cloud
+
+    def fetch():
+        record = api.get_node(client, pool_id, target.name)
+        node = knodes.get_node(module.kube, target.kube_name)
+        return {"record": record, "node": node}
+
+    def done(state):
+        record = state["record"] or {}
+        status = record.get("status") or {}
+        driver = status.get("driver") or {}
+        if status.get("phase") != "Available" or driver.get("phase") not in (None, "Running"):
+            return False
+        if expect_driver and driver.get("version") != expect_driver:
+            return False
+        return knodes.health(state["node"], expect_driver)[0]
+
+    def failed(state):
+        record = state["record"]
+        if record is None:
+            return "node %s disappeared from the pool" % target.name
+        status = record.get("status") or {}
+        if status.get("phase") == "Abnormal" or (status.get("driver") or {}).get("phase") == "Abnormal":
+            return "node %s is Abnormal (%s); it stays cordoned" % (target.name, status.get("message") or "no message")
+        return None
+
+    state = wait_until(fetch, done, failed, timeout=deadline.remaining(), interval=client.poll_interval,
+                       describe="node %s to be Ready with its NPUs%s" % (
+                           target.name, " and driver %s" % expect_driver if expect_driver else ""),
+                       sleep=time.sleep)
+    return state["node"]
+
+
+def _start_operation(module, pool_id, target):
+    params = module.params
+    client = module.cloud
+    if target.upgrade:
+        result = api.batch_update_nodes(client, pool_id, [target.name],
+                                        driver={"version": params["driver_version"], "updateStrategy": "idle"})
+        if target.name in (result.get("failNodeNames") or []):
+            raise OperationFailedError("ModelArts refused to upgrade the driver of node %s (it must be Available with "
+                                       "its driver Running). The node stays cordoned." % target.name,
+                                       last_state=result)
+        return None
+    if params["action"] == "reboot":
+        return api.batch_reboot_nodes(client, pool_id, [target.name]).get("job_id")
+    return api.batch_reset_nodes(client, pool_id, [target.name], RESET_ROLLING).get("job_id")
+
+
+def _wait_job(module, job_id, deadline, target):
+    if not job_id:
+        return
+    module.cloud.wait_for(
+        lambda: api.show_pool_job(module.cloud, job_id),
+        done=lambda job: job.get("phase") == "Success",
+        failed=lambda job: "job %s is %s: %s" % (job_id, job.get("phase"), job.get("message") or "no message")
+        if "Failed" in str(job.get("phase")) else None,
+        timeout=deadline.remaining(),
+        describe="%s of node %s (job %s)" % (module.params["action"], target.name, job_id))
+
+
+def _wait_gone(module, pool_id, target, deadline):
+    module.cloud.wait_for(lambda: api.get_node(module.cloud, pool_id, target.name), done=lambda r: r is None,
+                          timeout=deadline.remaining(), describe="node %s to be removed" % target.name)
+
+
+def apply_target(module, pool_id, target, report):
+    params = module.params
+    kube = module.kube
+    node = target.kube_node
+    patch = {}
+    if target.labels_patch is not None:
+        patch.setdefault("metadata", {})["labels"] = target.labels_patch
+    if target.taints is not None:
+        patch["spec"] = {"taints": target.taints}
+    if patch:
+        node = knodes.patch_node(kube, target.kube_name, patch)
+    if target.cordon:
+        node, _changed = knodes.cordon(kube, node, L.DEFAULT_OWNER, _reason(params, target))
+    deadline = Deadline(params["wait_timeout"])
+    if target.drain_plan is not None:
+        drained = _drain(module, target, params["drain_timeout"])
+        report["evictions"].extend({"node": target.name, "pod": pod} for pod in drained["evicted"])
+    if target.delete:
+        api.batch_delete_nodes(module.cloud, pool_id, [target.name])
+        if params["wait"]:
+            _wait_gone(module, pool_id, target, deadline)
+        return None
+    if target.upgrade or params.get("action"):
+        job_id = _start_operation(module, pool_id, target)
+        if not params["wait"]:
+            report["in_progress"].append(target.name)
+            return None   # still cordoned by us: a later run with state=schedulable lifts it
+        _wait_job(module, job_id, deadline, target)
+        node = _wait_healthy(module, pool_id, target, deadline,
+                             params["driver_version"] if target.upgrade else None)
+    if target.uncordon:
+        node, _changed = knodes.uncordon(kube, knodes.get_node(kube, target.kube_name),
+                                         release_foreign=params.get("release_foreign_cordon")
+                                         and params.get("state") == "schedulable")
+    return node
+
+
+# ----------------------------------------------------------------------------------------------
+# Entry points
+# ----------------------------------------------------------------------------------------------
+def ensure_node(module):
+    params = module.params
+    validate_params(params)
+    pool = resolve_pool(module.cloud, params["pool"])
+    pool_id = pool["metadata"]["name"]
+    module.kube_default_context = pool_id
+    records = api.list_nodes(module.cloud, pool_id)
+    targets = resolve_targets(module, pool_id, records)
+    plan_targets(module, pool_id, targets, records)
+
+    before = [describe_node(t.record, t.kube_node) for t in targets]
+    predicted = [predict(t, params) for t in targets]
+    diff = {"before": {v["name"]: _diff_view(v) for v in before},
+            "after": {t.name: _diff_view(p) for t, p in zip(targets, predicted) if p}}
+    changed = any(t.changed(params) for t in targets)
+    evictions = planned_evictions(targets)
+    for target in targets:
+        if params.get("state") == "schedulable" and knodes.is_cordoned(target.kube_node) and not target.uncordon:
+            module.warn("node %s was cordoned by somebody else (no %s annotation); it stays cordoned. Set "
+                        "release_foreign_cordon=true to uncordon it anyway." % (target.name, L.CORDONED_BY))
+    if not targets:
+        module.warn("node_selector %r matches no node of pool %s." % (params.get("node_selector"), pool_id))
+
+    if module.check_mode or not changed:
+        return _result(changed, predicted if module.check_mode else before, diff, evictions, params)
+
+    report = {"evictions": [], "in_progress": []}
+    finished = {t.name: apply_target(module, pool_id, t, report) for t in targets}
+    fresh = {r["metadata"]["name"]: r for r in api.list_nodes(module.cloud, pool_id)}
+    after = []
+    for target in targets:
+        if target.delete:
+            after.append({"name": target.name, "kube_name": target.kube_name, "state": "absent",
+                          "phase": (fresh.get(target.name) or {}).get("status", {}).get("phase")})
+            continue
+        node = finished[target.name] or knodes.get_node(module.kube, target.kube_name)
+        after.append(describe_node(fresh.get(target.name, target.record), node))
+    result = _result(True, after, diff, report["evictions"], params)
+    if report["in_progress"]:
+        result["in_progress"] = report["in_progress"]
+    return result
+
+
+def _result(changed, nodes, diff, evictions, params):
+    result = {"changed": changed, "nodes": nodes, "diff": diff, "evictions": evictions}
+    if params.get("nodes") and len(params["nodes"]) == 1:
+        result["node"] = nodes[0] if nodes else {}
+    return result
+
+
+def node_info(module):
+    """lite_node_info: one list of ModelArts nodes, one list of Nodes, at most one list of pods."""
+    params = module.params
+    pool = resolve_pool(module.cloud, params["pool"])
+    pool_id = pool["metadata"]["name"]
+    module.kube_default_context = pool_id
+    records = api.list_nodes(module.cloud, pool_id)
+    by_ip = {modelarts_ip(r): r for r in records}
+    selector = params.get("node_selector")
+    kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(module.kube, selector)}
+    if params.get("nodes"):
+        wanted = set(params["nodes"])
+        chosen = [r for r in records if r["metadata"]["name"] in wanted or modelarts_ip(r) in wanted]
+        unknown = wanted - {r["metadata"]["name"] for r in chosen} - {modelarts_ip(r) for r in chosen}
+        if unknown:
+            raise ValidationError("pool %s has no node(s) %s." % (pool_id, ", ".join(sorted(unknown))), option="nodes")
+    elif selector:
+        chosen = [by_ip[name] for name in kube_nodes if name in by_ip]
+    else:
+        chosen = list(records)
+    chosen.sort(key=lambda r: r["metadata"]["name"])
+    pods = {}
+    if params.get("with_pods") and chosen:
+        pods = kdrain.pods_by_node(module.kube, [modelarts_ip(r) for r in chosen])
+    nodes = []
+    for record in chosen:
+        view = describe_node(record, kube_nodes.get(modelarts_ip(record)))
+        if params.get("with_pods"):
+            node_pods = pods.get(modelarts_ip(record), [])
+            plan = kdrain.plan_drain(node_pods, None, params.get("force"), params.get("delete_emptydir_data"))
+            view["pods"] = sorted(kdrain.pod_key(p) for p in node_pods
+                                  if (p.get("status") or {}).get("phase") not in kdrain.FINISHED)
+            view["drain_would_evict"] = [e["pod"] for e in plan[kdrain.EVICT]]
+            view["drain_would_refuse"] = [{"pod": e["pod"], "reason": e["reason"]} for e in plan[kdrain.REFUSE]]
+        nodes.append(view)
+    return {"changed": False, "pool_id": pool_id, "nodes": nodes}

@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the modelarts.lite collection
+# Apache License 2.0 (see LICENSE)
+"""A small Kubernetes API client on top of the kubernetes library.
+
+The kubernetes library is imported only when a client is built (it is slow to import and only
+the node modules need it). It reads the kubeconfig (contexts, CA, tokens, client certificates,
+exec plugins) and its REST client's connection pool (TLS, client certificates, proxy, all set
+from that kubeconfig) carries every request. We send and parse plain JSON ourselves instead of
+going through the generated model classes: that keeps 2,000-node lists fast and works across
+kubernetes library versions. Errors are the collection's typed errors and never carry the
+bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from urllib.parse import quote, urlencode
+
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    ThrottledError,
+    TransportError,
+    ValidationError,
+)
+
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+RETRIED_STATUS = frozenset((429, 500, 502, 503, 504))
+SAFE_METHODS = frozenset(("GET", "HEAD"))
+
+
+class KubeApiError(ApiError):
+    hint = "The Kubernetes API refused the request; the message above says why."
+
+
+class KubeAuthError(AuthError):
+    hint = ("Check the kubeconfig credentials of this context (token, client certificate) and the RBAC "
+            "permissions on nodes, pods, pods/eviction and poddisruptionbudgets.")
+
+
+class KubeNotFoundError(NotFoundError):
+    hint = "The Kubernetes object does not exist; check the kube_context points at the pool's cluster."
+
+
+class KubeThrottledError(ThrottledError):
+    hint = "The Kubernetes API is still throttling after retries; retry later."
+
+
+class KubeConflictError(KubeApiError):
+    """HTTP 409: the object changed since we read it (optimistic concurrency)."""
+
+
+def kube_path(*segments):
+    return "/" + "/".join(quote(str(s), safe="") for s in segments)
+
+
+def expand_kubeconfig(value):
+    """One path or a KUBECONFIG-style list, each part with ~ and $VARS expanded."""
+    if not value:
+        return None
+    parts = [os.path.expandvars(os.path.expanduser(p)) for p in value.split(os.pathsep) if p]
+    return os.pathsep.join(parts) or None
+
+
+class KubeClient:
+    """JSON requests to one cluster (one kubeconfig context)."""
+
+    def __init__(self, kubeconfig=None, context=None, api_timeout=60, max_retries=3, pool=None,
+                 sleep=time.sleep, configuration=None):
+        self.context = context
+        self.api_timeout = api_timeout
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._configuration = configuration or load_configuration(kubeconfig, context)
+        self.host = self._configuration.host.rstrip("/")
+        self._pool = pool
+
+    def __repr__(self):
+        return "KubeClient(context=%r, host=%r)" % (self.context, self.host)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _get_pool(self):
+        """The kubernetes library's urllib3 pool for this configuration (CA, client cert, proxy)."""
+        if self._pool is None:
+            from kubernetes.client import rest
+            self._configuration.retries = False   # retries are ours, below, with typed errors
+            self._pool = rest.RESTClientObject(self._configuration).pool_manager
+        return self._pool
+
+    def _auth_headers(self):
+        cfg = self._configuration
+        hook = getattr(cfg, "refresh_api_key_hook", None)
+        if hook is not None:
+            hook(cfg)   # exec plugins and expiring tokens refresh here
+        token = cfg.get_api_key_with_prefix("authorization") or cfg.get_api_key_with_prefix("BearerToken")
+        if token:
+            return {"Authorization": token if " " in token else "Bearer " + token}
+        if cfg.username and cfg.password:
+            return {"Authorization": cfg.get_basic_auth_token()}
+        return {}
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.clear()
+
+    def request(self, method, path, query=None, body=None, content_type=JSON, retry_throttled=True):
+        """One Kubernetes API call; returns the decoded JSON body ({} when empty).
+
+        GET is retried on 429/5xx/connection failures; writes only on 429 (API priority and
+        fairness), and not at all when ``retry_throttled`` is false (eviction: 429 means a PDB).
+        """
+        import urllib3
+        method = method.upper()
+        pool = self._get_pool()
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        query_string = urlencode(_query(query) or {})
+        url = self.host + path + ("?" + query_string if query_string else "")
+        attempt = 0
+        while True:
+            headers = {"Accept": JSON, "User-Agent": "modelarts.lite-ansible-collection"}
+            headers.update(self._auth_headers())
+            if data is not None:
+                headers["Content-Type"] = content_type
+            try:
+                response = pool.request(method, url, body=data, headers=headers, redirect=False, retries=False,
+                                        timeout=urllib3.Timeout(connect=self.api_timeout, read=self.api_timeout))
+            except urllib3.exceptions.HTTPError as exc:
+                tls_failure = isinstance(exc, urllib3.exceptions.SSLError)
+                if method in SAFE_METHODS and not tls_failure and attempt < self.max_retries:
+                    self._sleep(min(8.0, 0.5 * 2 ** attempt))
+                    attempt += 1
+                    continue
+                hint = None
+                if tls_failure:
+                    hint = ("TLS verification failed against the kubeconfig's certificate-authority; check the "
+                            "kubeconfig and kube_context.")
+                raise TransportError(method, path, "%s: %s" % (type(exc).__name__, _clip(str(exc))),
+                                     hint=hint or "Check that the cluster API server of context %s is reachable."
+                                     % self.context) from None
+            status = response.status
+            text = response.data.decode("utf-8", "replace")
+            if status < 400:
+                if not text:
+                    return {}
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    raise KubeApiError(status, "InvalidResponse", "the response is not JSON", None, method,
+                                       path) from None
+            may_retry = status == 429 and retry_throttled or (status in RETRIED_STATUS and method in SAFE_METHODS)
+            if may_retry and attempt < self.max_retries:
+                self._sleep(_retry_after(response.headers.get("Retry-After"), attempt))
+                attempt += 1
+                continue
+            raise error_from_response(method, path, status, text)
+
+    # -- conveniences ------------------------------------------------------------------------
+
+    def get(self, path, query=None):
+        return self.request("GET", path, query=query)
+
+    def list_items(self, path, query=None, limit=None):
+        """Every item of a list, following continue tokens. Unpaged by default: one request per list
+        costs the API server one pass, where 500-item chunks cost one pass each."""
+        items, token = [], None
+        while True:
+            page_query = dict(query or {})
+            if limit:
+                page_query["limit"] = limit
+            if token:
+                page_query["continue"] = token
+            page = self.get(path, page_query)
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
+
+    def merge_patch(self, path, patch):
+        return self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
+
+
+def _query(query):
+    return {k: v for k, v in (query or {}).items() if v is not None} or None
+
+
+def _retry_after(header, attempt):
+    try:
+        return min(10.0, max(0.0, float(header)))
+    except (TypeError, ValueError):
+        return min(8.0, 0.5 * 2 ** attempt)
+
+
+def _clip(text, size=300):
+    return text if len(text) <= size else text[:size] + "..."
+
+
+def status_details(text):
+    """(reason, message, body) from a Kubernetes Status body."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None, _clip(text or ""), {}
+    if not isinstance(body, dict):
+        return None, _clip(text or ""), {}
+    return body.get("reason"), body.get("message"), body
+
+
+def error_from_response(method, path, status, text):
+    reason, message, body = status_details(text)
+    error_class = KubeApiError
+    if status in (401, 403):
+        error_class = KubeAuthError
+    elif status == 404:
+        error_class = KubeNotFoundError
+    elif status == 409:
+        error_class = KubeConflictError
+    elif status == 429:
+        error_class = KubeThrottledError
+    error = error_class(status, reason or str(status), message or None, None, method, path)
+    error.status_body = body
+    return error
+
+
+def load_configuration(kubeconfig, context):
+    """A kubernetes.client.Configuration for ``context`` of ``kubeconfig`` (ValidationError when absent)."""
+    try:
+        from kubernetes import client as kube_client
+        from kubernetes import config as kube_config
+        from kubernetes.config.config_exception import ConfigException
+    except ImportError as exc:
+        raise ValidationError("the Python library kubernetes is required for Kubernetes node operations (%s); "
+                              "install it on the host that runs the module." % exc, option="kubeconfig") from None
+    config_file = expand_kubeconfig(kubeconfig) or expand_kubeconfig(os.environ.get("KUBECONFIG")) \
+        or os.path.expanduser("~/.kube/config")
+    missing = [p for p in config_file.split(os.pathsep) if not os.path.exists(p)]
+    if missing and len(missing) == len(config_file.split(os.pathsep)):
+        raise ValidationError("kubeconfig %s does not exist; set kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG) "
+                              "to the pool's kubeconfig." % config_file, option="kubeconfig")
+    try:
+        contexts, _active = kube_config.list_kube_config_contexts(config_file=config_file)
+    except ConfigException as exc:
+        raise ValidationError("kubeconfig %s cannot be read: %s" % (config_file, _clip(str(exc))),
+                              option="kubeconfig") from None
+    names = sorted(c["name"] for c in contexts or [])
+    if context not in names:
+        raise ValidationError(
+            "kubeconfig %s has no context %r (it has: %s). The default context is the pool id; set "
+            "kube_context to pick another." % (config_file, context, ", ".join(names) or "none"),
+            option="kube_context")
+    configuration = kube_client.Configuration()
+    try:
+        kube_config.load_kube_config(config_file=config_file, context=context,
+                                     client_configuration=configuration, persist_config=False)
+    except ConfigException as exc:
+        message = "context %s of kubeconfig %s cannot be used: %s" % (context, config_file, _clip(str(exc)))
+        raise ValidationError(message, option="kube_context") from None
+    return configuration
