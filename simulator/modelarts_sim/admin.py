@@ -98,10 +98,11 @@ class AdminApi:
             try:
                 for spec in body.get("pools") or []:
                     result["pools"].append(self._seed_pool(spec))
+                result.update(self.cloud.devservers.seed(body))
             except ApiError as exc:
                 return Response.json(exc.status, {"error_code": exc.code, "error_msg": exc.message,
                                                   "created": result["pools"]})
-            unknown = sorted(set(body) - {"pools"})
+            unknown = sorted(set(body) - {"pools"} - set(self.cloud.devservers.SEED_KEYS))
             if unknown:
                 return _error(400, "seed keys %s are not known; use {\"pools\": [...]} (workloads go inside each "
                                    "pool)" % ", ".join(unknown))

@@ -66,6 +66,9 @@ class Cloud:
                               ("pool_gone", self._on_pool_gone), ("driver_step", self._on_driver_step),
                               ("node_job_done", self._on_node_job_done)):
             world.register_timer(kind, handler)
+        # Lite Server (v1 dev-servers, super nodes, scheduled events); imported here: it imports this module.
+        from .devservers import DevServers
+        self.devservers = DevServers(world, self)
 
     # ---- small helpers ------------------------------------------------------------------------
     def _random(self):

@@ -6,7 +6,9 @@ import threading
 
 KINDS = ("throttle", "error", "latency", "reset", "fail_operation", "clock_skew")
 APIS = ("modelarts", "k8s", "any")
-OPERATIONS = ("driver_upgrade", "create", "delete", "reboot", "reset", "scale")
+OPERATIONS = ("driver_upgrade", "create", "delete", "reboot", "reset", "scale",
+              # Lite Server (dev-server) operations; `node` names the server or super node
+              "start", "stop", "changeos", "reinstallos", "repair")
 TERMINAL_KINDS = ("throttle", "error", "reset")
 
 

@@ -116,6 +116,7 @@ class ModelArtsApi:
             ("GET", v1, "plugintemplates/*", self.show_plugin_template),
             ("GET", v1, "resourceflavors", self.list_flavors),
         ]
+        self.routes += self.cloud.devservers.routes()
         self.routes = [(m, v, p.split("/"), h) for m, v, p, h in self.routes]
 
     # ---- auth ---------------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the modelarts.lite collection
+# Apache License 2.0 (see LICENSE)
+"""Operating system of a Lite Server (lite_server_os): switch to an image, or reset (reinstall) the current one.
+
+Both erase the system disk, so both need allow_erase_system_disk, and check mode names the volume that
+would be erased and the image the server would run. The server must be STOPPED: the module refuses,
+or stops it first with stop_if_running. A switch to the image the server already runs does nothing;
+a reset is an action that runs every time it is asked for (with its opt-in each time).
+
+There is no ModelArts API that captures a server's disk as an image (API reference 7.5): operation
+create_image refuses and points at IMS.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from ansible_collections.modelarts.lite.plugins.module_utils.cloud import servers as api
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.server import (
+    next_steps,
+    require_server,
+    wait_settled,
+    wait_status,
+)
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import PreconditionError, ValidationError
+
+# Statuses from which the API accepts changeos / reinstallos (cloud/servers.py ALLOWED).
+OS_READY = tuple(s for s, actions in api.ALLOWED.items() if "changeos" in actions)
+MAX_USER_DATA = 32 * 1024
+
+CREATE_IMAGE_GAP = (
+    "operation=create_image is not possible through ModelArts: its API has no call that captures a Lite "
+    "Server's disk as an image (POST /v1/{project_id}/images registers SWR container images only). Create a "
+    "private image of the server's underlying BMS/ECS (cloud_server.id) with the Image Management Service "
+    "(IMS), then switch servers to it with operation=switch and image=<that image id>.")
+
+
+def validate_params(params):
+    operation = params["operation"]
+    if operation == "create_image":
+        raise ValidationError(CREATE_IMAGE_GAP, option="operation")
+    if operation == "switch" and not params.get("image"):
+        raise ValidationError("operation=switch needs image (an image id or name from the server's image list).",
+                              option="image")
+    user_data = params.get("user_data")
+    if user_data is not None and len(user_data.encode("utf-8")) > MAX_USER_DATA:
+        raise ValidationError("user_data is %d bytes; the API takes at most 32 KiB." % len(user_data.encode("utf-8")),
+                              option="user_data")
+
+
+def resolve_image(client, raw, wanted):
+    """The image entry (id, name, status) for ``wanted`` among the images that fit this server."""
+    server_type = (raw.get("cloud_server") or {}).get("type")
+    images = api.list_images(client, server_type=server_type, flavor=raw.get("flavor"))
+    matches = [i for i in images if wanted in (i.get("image_id"), i.get("name"))]
+    if not matches:
+        raise ValidationError(
+            "image %r is not offered for server %s (flavor %s, type %s). Offered: %s."
+            % (wanted, raw.get("name"), raw.get("flavor"), server_type,
+               ", ".join(sorted(i.get("name") or i.get("image_id") for i in images)) or "none"), option="image")
+    image = matches[0]
+    if image.get("status") not in (None, "ACTIVE"):
+        raise ValidationError("image %s (%s) is %s; only ACTIVE images can be installed."
+                              % (image.get("image_id"), image.get("name"), image.get("status")), option="image")
+    return image
+
+
+def login(params, raw):
+    if params.get("admin_password"):
+        if raw.get("server_hps") or raw.get("category") == "HPS":
+            raise ValidationError("super node servers log in with a key pair only; use key_pair_name.",
+                                  option="admin_password")
+        return {"admin_pass": params["admin_password"]}
+    key_pair = params.get("key_pair_name") or raw.get("key_pair_name")
+    if not key_pair:
+        raise ValidationError("the server has no key pair to keep; give key_pair_name or admin_password for the "
+                              "new system.", option="key_pair_name")
+    return {"key_pair_name": key_pair}
+
+
+def os_change(raw, operation, target, stops_server):
+    volumes = api.describe_server(raw)["volumes"]
+    image = raw.get("image") or {}
+    return {
+        "operation": operation,
+        "server_id": raw.get("id"),
+        "server_name": raw.get("name"),
+        "from_image": {"id": image.get("image_id"), "name": image.get("name")},
+        "to_image": {"id": target.get("image_id"), "name": target.get("name")},
+        "erased_volumes": [v for v in volumes if v["type"] == "ROOT"],
+        "kept_volumes": [v for v in volumes if v["type"] != "ROOT"],
+        "stops_server": stops_server,
+    }
+
+
+def _diff_view(raw, image=None):
+    image = image or raw.get("image") or {}
+    return {"id": raw.get("id"), "name": raw.get("name"), "image_id": image.get("image_id"),
+            "image_name": image.get("name")}
+
+
+def ensure_server_os(module):
+    params = module.params
+    validate_params(params)
+    client = module.cloud
+    raw = require_server(client, params["name"])
+    server_id = raw["id"]
+    if raw.get("status") in api.TRANSITIONAL and params["wait"] and not module.check_mode:
+        raw = wait_settled(module, server_id)  # e.g. an earlier run's OS change that outlived its wait
+
+    operation = params["operation"]
+    current = raw.get("image") or {}
+    wanted = params.get("image") or current.get("image_id")
+    target = resolve_image(client, raw, wanted) if operation == "switch" else dict(current)
+    current_names = (current.get("image_id"), current.get("name"))
+    if operation == "reset" and params.get("image") and params["image"] not in current_names:
+        raise ValidationError("operation=reset reinstalls the image the server runs (%s); to install %s use "
+                              "operation=switch." % (current.get("name") or current.get("image_id"), params["image"]),
+                              option="image")
+    if operation == "switch" and target["image_id"] == current.get("image_id"):
+        server = api.describe_server(raw)
+        return {"changed": False, "server": server, "os_change": {},
+                "diff": {"before": _diff_view(raw), "after": _diff_view(raw)}}
+
+    status = raw.get("status")
+    running = status == "RUNNING"
+    change = os_change(raw, operation, target, stops_server=running)
+    if not params["allow_erase_system_disk"]:
+        root = change["erased_volumes"][0] if change["erased_volumes"] else {}
+        raise PreconditionError(
+            "%s server %s (%s) from image %s to %s erases its system disk (ROOT volume %s, %s GB); data volumes %s "
+            "are kept. Back up what you need, then set allow_erase_system_disk=true."
+            % ("switching" if operation == "switch" else "resetting", raw.get("name"), server_id,
+               current.get("name") or current.get("image_id"), target.get("name") or target.get("image_id"),
+               root.get("evs_id"), root.get("size"),
+               ", ".join("%s (%s GB)" % (v["evs_id"], v["size"]) for v in change["kept_volumes"]) or "none"),
+            details={"os_change": change})
+    if running and not params["stop_if_running"]:
+        raise PreconditionError(
+            "server %s is RUNNING; switching or resetting its OS needs it STOPPED. Stop it first "
+            "(modelarts.lite.lite_server state=stopped) or set stop_if_running=true." % raw.get("name"),
+            details={"status": status})
+    if not running and status not in OS_READY:
+        raise PreconditionError("server %s is %s, where an OS change is not allowed. Next: %s."
+                                % (raw.get("name"), status, next_steps(status)), details={"status": status})
+    body = login(params, raw)
+    if params.get("user_data"):
+        body["user_data"] = base64.b64encode(params["user_data"].encode("utf-8")).decode("ascii")
+
+    predicted = api.describe_server(raw)
+    predicted.update(status="RUNNING", image_id=target.get("image_id"), image_name=target.get("name"))
+    diff = {"before": _diff_view(raw), "after": _diff_view(raw, target)}
+    if module.check_mode:
+        return {"changed": True, "server": predicted, "os_change": change, "diff": diff}
+
+    if running:
+        api.stop_server(client, server_id)
+        # The OS call needs the server STOPPED, so this wait happens even with wait=false.
+        wait_status(module, server_id, "STOPPED", "stop")
+    if operation == "switch":
+        api.change_os(client, server_id, dict(body, image_id=target["image_id"]))
+    else:
+        api.reinstall_os(client, server_id, body)
+    if params["wait"]:
+        raw = wait_status(module, server_id, "RUNNING", "changeos" if operation == "switch" else "reinstallos",
+                          image_id=target.get("image_id"))
+    else:
+        raw = api.show_server(client, server_id)
+    return {"changed": True, "server": api.describe_server(raw), "os_change": change, "diff": diff}

@@ -1,0 +1,188 @@
+#!/usr/bin/python
+# Copyright: modelarts.lite contributors
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: lite_server_os
+short_description: Switch or reset the operating system of a ModelArts Lite Server
+version_added: 0.1.0
+description:
+  - Switches a Lite Server to another OS image (C(changeos)), or reinstalls the image it runs (C(reinstallos)).
+  - B(High risk.) Both erase the system disk (the C(ROOT) volume). Data volumes are kept. Nothing runs without
+    O(allow_erase_system_disk=true). Check mode returns C(os_change), which names the volume that would be
+    erased, the volumes kept, and the image the server would run.
+  - The server must be C(STOPPED). A running server is refused, unless O(stop_if_running=true) stops it first.
+    That ends everything running on it.
+  - Idempotent for O(operation=switch). A server that already runs the image is left alone (C(changed=false),
+    no request).
+  - O(operation=reset) is an action that runs every time it is asked for. It stays safe to re-run because it
+    needs the opt-in on every run, and check mode reports that it would run. Guard it with C(when) in playbooks
+    that run repeatedly.
+  - O(operation=create_image) is refused. ModelArts has no API that captures a server's disk as an image. Use the
+    Image Management Service (IMS) on the server's underlying BMS/ECS, then O(operation=switch) to that image.
+  - After a switch or reset the server is C(RUNNING).
+options:
+  name:
+    description:
+      - Name or ID of the server.
+    type: str
+    required: true
+  operation:
+    description:
+      - V(switch) installs O(image). V(reset) reinstalls the image the server runs.
+      - V(create_image) always fails with directions to IMS (no ModelArts API exists for it).
+    type: str
+    choices: [switch, reset, create_image]
+    default: switch
+  image:
+    description:
+      - Image ID or name, one of the images the service offers for the server's flavor
+        (C(GET /v1/{project_id}/dev-servers/images)). Required for O(operation=switch).
+      - With O(operation=reset) it may only name the current image.
+    type: str
+  key_pair_name:
+    description:
+      - Key pair for logging in to the new system. Defaults to the server's current key pair.
+    type: str
+  admin_password:
+    description:
+      - Root password for the new system, instead of a key pair. Not for super node servers.
+    type: str
+  user_data:
+    description:
+      - Script run at first boot of the new system, as plain text (the module base64-encodes it). At most 32 KiB.
+    type: str
+  allow_erase_system_disk:
+    description:
+      - Opt in to erasing the system disk. Required for every switch or reset that runs.
+    type: bool
+    default: false
+  stop_if_running:
+    description:
+      - Stop a C(RUNNING) server first instead of refusing. The module always waits for the stop to finish,
+        even with O(wait=false), because the OS change needs a stopped server.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - modelarts.lite.auth
+  - modelarts.lite.wait
+  - modelarts.lite.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Returns C(os_change) with the volumes that would be erased and kept and the target image.
+  diff_mode:
+    support: full
+author:
+  - modelarts.lite maintainers (@modelarts-lite)
+"""
+
+EXAMPLES = r"""
+- name: Preview what switching the image would erase
+  modelarts.lite.lite_server_os:
+    name: dev-01
+    image: HCE2.0-Arm-64bit-for-Snt9B-BareMetal-with-CANN8.0
+    allow_erase_system_disk: true
+  check_mode: true
+  register: preview
+
+- name: Switch (stops the server first; the system disk is erased)
+  modelarts.lite.lite_server_os:
+    name: dev-01
+    image: HCE2.0-Arm-64bit-for-Snt9B-BareMetal-with-CANN8.0
+    allow_erase_system_disk: true
+    stop_if_running: true
+
+- name: Reinstall the current image, only when asked for
+  modelarts.lite.lite_server_os:
+    name: dev-01
+    operation: reset
+    allow_erase_system_disk: true
+  when: reset_dev_01 | default(false) | bool
+"""
+
+RETURN = r"""
+server:
+  description: The server after the change (in check mode, as it would be), as M(modelarts.lite.lite_server) returns it.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Server ID.
+      type: str
+    name:
+      description: Server name.
+      type: str
+    status:
+      description: Status.
+      type: str
+    image_id:
+      description: ID of the image it runs.
+      type: str
+    image_name:
+      description: Name of that image.
+      type: str
+    volumes:
+      description: Disks with type, size, EVS type and ID.
+      type: list
+      elements: dict
+os_change:
+  description: What the OS change erases and installs. Empty when nothing changes.
+  returned: always
+  type: dict
+  contains:
+    operation:
+      description: C(switch) or C(reset).
+      type: str
+    server_id:
+      description: Server ID.
+      type: str
+    server_name:
+      description: Server name.
+      type: str
+    from_image:
+      description: C(id) and C(name) of the image before.
+      type: dict
+    to_image:
+      description: C(id) and C(name) of the image after.
+      type: dict
+    erased_volumes:
+      description: The system disk that is erased (type, size, EVS type and ID).
+      type: list
+      elements: dict
+    kept_volumes:
+      description: Data volumes that are kept.
+      type: list
+      elements: dict
+    stops_server:
+      description: Whether the server is stopped first.
+      type: bool
+diff:
+  description: Server ID, name and image before and after, when run with C(--diff).
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.server_os import ensure_server_os
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    operation=dict(type="str", choices=["switch", "reset", "create_image"], default="switch"),
+    image=dict(type="str"),
+    key_pair_name=dict(type="str", no_log=False),
+    admin_password=dict(type="str", no_log=True),
+    user_data=dict(type="str"),
+    allow_erase_system_disk=dict(type="bool", default=False),
+    stop_if_running=dict(type="bool", default=False),
+)
+
+
+def main():
+    module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
+                        mutually_exclusive=[("key_pair_name", "admin_password")])
+    module.run(ensure_server_os)
+
+
+if __name__ == "__main__":
+    main()
