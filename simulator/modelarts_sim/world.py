@@ -18,6 +18,10 @@ from .faults import Faults, FaultRuleError, load_rules_file
 
 STATE_FORMAT = 1
 SAVE_DEBOUNCE_SECONDS = 0.25
+# A big state (thousands of nodes and pods) takes a while to serialise under the lock: the
+# background save then waits this many times its last duration, so saving stays a small share
+# of the simulator's time. Shutdown always saves.
+SAVE_DUTY_FACTOR = 20
 TICK_SECONDS = 0.05
 TICK_HOOK_SECONDS = 0.2
 SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "authorization", "private_key", "privatekey")
@@ -112,6 +116,7 @@ class World:
         self._timer_handlers = {}
         self._dirty = False
         self._last_save = 0.0
+        self._save_seconds = 0.0
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker = None
@@ -274,6 +279,7 @@ class World:
 
     # ---- persistence ----------------------------------------------------------------------
     def save(self, force: bool = False):
+        started = time.monotonic()
         with self._save_lock:
             with self.lock:
                 if not (self._dirty or force):
@@ -292,6 +298,7 @@ class World:
                 os.fsync(handle.fileno())
             os.replace(temporary, self.state_path)
             self._last_save = time.monotonic()
+            self._save_seconds = self._last_save - started
 
     def start_ticker(self):
         self._ticker = threading.Thread(target=self._tick_loop, name="sim-ticker", daemon=True)
@@ -312,7 +319,8 @@ class World:
             if current - last_faults_check > 0.5:
                 last_faults_check = current
                 self.reload_faults_file()
-            if self._dirty and current - self._last_save >= SAVE_DEBOUNCE_SECONDS:
+            if self._dirty and current - self._last_save >= max(SAVE_DEBOUNCE_SECONDS,
+                                                                SAVE_DUTY_FACTOR * self._save_seconds):
                 try:
                     self.save()
                 except OSError as exc:

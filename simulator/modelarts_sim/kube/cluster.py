@@ -14,18 +14,18 @@ control loops a real cluster runs, reduced to what node maintenance meets.
 Everything runs inside `advance()`, called with the world lock held before each request is served
 and by the server's ticker; times are simulated seconds from the world clock.
 """
-import copy
+import bisect
 import hashlib
 import json
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-from . import disruption
+from . import disruption, jobs
 from . import labels as L
 from . import nodes as N
 from .resources import Registry, ResourceType
 from .status import StatusError, bad_request, not_found
-from .store import ObjectStore, parse_rfc3339, random_suffix, rfc3339
+from .store import ObjectStore, clone, parse_rfc3339, random_suffix, rfc3339
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 MAX_EVENTS = 1000
@@ -70,6 +70,14 @@ def controller_of(obj: dict) -> Optional[dict]:
     return None
 
 
+def _controller_uid(obj: dict) -> Optional[str]:
+    return (controller_of(obj) or {}).get("uid")
+
+
+def _pod_node(pod: dict) -> Optional[str]:
+    return (pod.get("spec") or {}).get("nodeName")
+
+
 def is_active(pod: dict) -> bool:
     return not pod["metadata"].get("deletionTimestamp") and (pod.get("status") or {}).get("phase") not in (
         "Succeeded", "Failed")
@@ -102,11 +110,21 @@ class Cluster:
         # Controller uid -> simulated time at which it creates its missing pods.
         self.replacement_due: Dict[str, float] = {}
         self.pod_ip_counter = 0
+        self.pods_removed = 0                          # capacity freed: unschedulable pods retry
+        self.unschedulable: Dict[Tuple[str, str], tuple] = {}
+        self._load_order = None                        # (epoch, [(load, node)], {node: load})
+        self._settled_version: Optional[int] = None    # see advance()
+        self._next_due = float("-inf")
         self.modelarts_names: Dict[str, str] = {}     # ModelArts node name -> Node name (private IP)
         self.kinds = {name: registry.by_kind(group, name) for group, name in (
             ("", "Node"), ("", "Pod"), ("", "Namespace"), ("", "Event"), ("apps", "Deployment"),
             ("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("policy", "PodDisruptionBudget"),
             ("coordination.k8s.io", "Lease"))}
+        # Controllers look pods up by node and dependents by owner: indexed, so a loop's cost
+        # follows the objects it touches, not the size of the cluster.
+        self.store.add_index(self.kinds["Pod"], "node", _pod_node)
+        self.store.add_index(self.kinds["Pod"], "controller", _controller_uid)
+        self.store.add_index(self.kinds["ReplicaSet"], "controller", _controller_uid)
         for namespace in SYSTEM_NAMESPACES:
             self.ensure_namespace(namespace)
 
@@ -130,8 +148,7 @@ class Cluster:
     def record_event(self, involved: dict, reason: str, message: str, event_type: str = "Normal",
                      component: str = "kubelet") -> None:
         events = self.kind("Event")
-        stored = list(self.store.iter(events))
-        for old in stored[:max(0, len(stored) - MAX_EVENTS + 1)]:
+        for old in self.store.oldest(events, self.store.count(events) - MAX_EVENTS + 1):
             self.store.remove(events, old["metadata"]["namespace"], old["metadata"]["name"])
         metadata = involved["metadata"]
         namespace = metadata.get("namespace") or "default"
@@ -150,8 +167,9 @@ class Cluster:
         return list(self.store.iter(self.kind("Node")))
 
     def pods(self, node_name: Optional[str] = None) -> List[dict]:
-        return [p for p in self.store.iter(self.kind("Pod"))
-                if node_name is None or (p.get("spec") or {}).get("nodeName") == node_name]
+        if node_name is None:
+            return list(self.store.iter(self.kind("Pod")))
+        return self.store.indexed(self.kind("Pod"), "node", node_name)
 
     # ---- node coupling (called by the ModelArts side) -----------------------------------------------
 
@@ -223,6 +241,7 @@ class Cluster:
         state = self.node_state.setdefault(name, {"never_ready": False})
         state.update(operation=None, ready_at=self.clock() + (0 if immediate else self.timings.node_recover_seconds),
                      npu_healthy=npu_healthy)
+        self.wake()
         self.advance()
 
     def remove_node(self, name: str) -> None:
@@ -240,6 +259,7 @@ class Cluster:
 
     def set_never_ready(self, name: str, never_ready: bool = True) -> None:
         """Fault knob: the node never (again) reports Ready."""
+        self.wake()
         self.node_state.setdefault(name, {"operation": None, "ready_at": None})["never_ready"] = never_ready
         if never_ready:
             node = self.store.find(self.kind("Node"), None, name)
@@ -299,6 +319,8 @@ class Cluster:
         metadata = pod["metadata"]
         was_terminating = bool(metadata.get("deletionTimestamp"))
         self.store.remove(self.kind("Pod"), metadata["namespace"], metadata["name"])
+        self.pods_removed += 1
+        self.unschedulable.pop((metadata["namespace"], metadata["name"]), None)
         self.history("pod_deleted", pod=f'{metadata["namespace"]}/{metadata["name"]}',
                      node=(pod.get("spec") or {}).get("nodeName"), reason=reason)
         owner = controller_of(pod)
@@ -315,7 +337,7 @@ class Cluster:
         grace = spec.get("terminationGracePeriodSeconds", 30) if grace_seconds is None else int(grace_seconds)
         phase = (pod.get("status") or {}).get("phase")
         if grace <= 0 or not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
-            final = copy.deepcopy(pod)
+            final = clone(pod)
             self._remove_pod(pod, reason)
             return final, True
         now = self.clock()
@@ -326,7 +348,7 @@ class Cluster:
                 metadata["deletionTimestamp"] = rfc3339(now + grace)
                 metadata["deletionGracePeriodSeconds"] = grace
                 return self.store.save(self.kind("Pod"), pod), False
-            return copy.deepcopy(pod), False
+            return clone(pod), False
         metadata["deletionTimestamp"] = rfc3339(now + grace)
         metadata["deletionGracePeriodSeconds"] = grace
         self.record_event(pod, "Killing", "Stopping container", component="kubelet")
@@ -366,6 +388,7 @@ class Cluster:
     def _bind(self, pod: dict, node: dict) -> None:
         now = rfc3339(self.clock())
         pod.setdefault("spec", {})["nodeName"] = node["metadata"]["name"]
+        self._count_binding(node["metadata"]["name"])
         status = pod.setdefault("status", self.new_pod_status())
         status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
         status["conditions"].append({"type": "PodScheduled", "status": "True", "lastTransitionTime": now})
@@ -418,21 +441,52 @@ class Cluster:
         return True
 
     def _schedule(self, pod: dict) -> bool:
-        candidates = [n for n in self.nodes() if self._fits(pod, n)]
-        if not candidates:
+        """Bind the pod to the least loaded node it fits (ties by name). Like kube-scheduler's
+        unschedulable queue, a pod that fit nowhere is retried only after a Node changed or a pod
+        went away, so a stuck pod does not cost a scan of every node on every pass."""
+        key = (pod["metadata"].get("namespace"), pod["metadata"]["name"])
+        epoch = (self.store.writes(self.kind("Node")), self.pods_removed)
+        if self.unschedulable.get(key) == epoch:
             return False
-        load = {n["metadata"]["name"]: 0 for n in candidates}
-        for other in self.pods():
-            node_name = (other.get("spec") or {}).get("nodeName")
-            if node_name in load and is_active(other):
-                load[node_name] += 1
-        target = min(candidates, key=lambda n: (load[n["metadata"]["name"]], n["metadata"]["name"]))
+        target = None
+        for _load, name in self._nodes_by_load(epoch):
+            node = self.store.find(self.kind("Node"), None, name)
+            if node is not None and self._fits(pod, node):
+                target = node
+                break
+        if target is None:
+            self.unschedulable[key] = epoch
+            return False
+        self.unschedulable.pop(key, None)
         self._bind(pod, target)
         return True
 
+    def _nodes_by_load(self, epoch: tuple) -> List[Tuple[int, str]]:
+        """[(pods on the node, node name)] ascending; rebuilt after a Node changed or a pod went
+        away, kept in step by _bind otherwise (so binding many pods does not re-sort)."""
+        if self._load_order is None or self._load_order[0] != epoch:
+            pods = self.kind("Pod")
+            order = sorted((self.store.index_size(pods, "node", node["metadata"]["name"]), node["metadata"]["name"])
+                           for node in self.nodes())
+            self._load_order = (epoch, order, {name: load for load, name in order})
+        return self._load_order[1]
+
+    def _count_binding(self, node_name: str) -> None:
+        if self._load_order is None:
+            return
+        _epoch, order, loads = self._load_order
+        load = loads.get(node_name)
+        if load is None:
+            return
+        index = bisect.bisect_left(order, (load, node_name))
+        if index < len(order) and order[index] == (load, node_name):
+            del order[index]
+        loads[node_name] = load + 1
+        bisect.insort(order, (load + 1, node_name))
+
     def create_pod(self, namespace: str, pod: dict) -> dict:
         """Create a pod the way the API does: status reset to Pending, bound by the scheduler."""
-        pod = copy.deepcopy(pod)
+        pod = clone(pod)
         pod.setdefault("spec", {})
         for key, default in (("restartPolicy", "Always"), ("terminationGracePeriodSeconds", 30),
                              ("dnsPolicy", "ClusterFirst"), ("schedulerName", "default-scheduler")):
@@ -466,14 +520,53 @@ class Cluster:
 
     # ---- control loops --------------------------------------------------------------------------
 
+    def wake(self) -> None:
+        """Kubelet or controller timers changed outside the store: the next advance runs in full."""
+        self._settled_version = None
+
     def advance(self) -> None:
+        """Run the control loops. A cluster where nothing was written since a pass that changed
+        nothing, and where no timer is due yet, is settled: the loops would do nothing, so they
+        are skipped (reads and polls then cost the same on 16 nodes as on 2,000). Jobs carry
+        timers of their own, so a cluster with Jobs always runs in full."""
         now = self.clock()
+        if self._settled_version == self.store.resource_version and now < self._next_due \
+                and not self.store.count(self.registry.by_kind("batch", "Job")):
+            return
+        version = self.store.resource_version
         self._advance_nodes(now)
         self._advance_pods(now)
         self._run_deployments()
         self._run_replicasets(now)
         self._run_daemonsets(now)
+        jobs.run_jobs(self, now)
         self.refresh_budgets()
+        if self.store.resource_version == version:
+            self._settled_version, self._next_due = version, self._earliest_due()
+        else:
+            self._settled_version = None     # the loops wrote: let them look once more
+
+    def _earliest_due(self) -> float:
+        """When the next kubelet or controller timer fires (a node turns Ready, a pod starts or
+        finishes terminating, a controller replaces a pod)."""
+        due = [state["ready_at"] for state in self.node_state.values()
+               if state.get("ready_at") is not None and not state.get("never_ready") and not state.get("operation")]
+        due.extend(self.replacement_due.values())
+        for pod in self.store.iter(self.kind("Pod")):
+            metadata = pod["metadata"]
+            if metadata.get("deletionTimestamp"):
+                grace = metadata.get("deletionGracePeriodSeconds", 0)
+                due.append(parse_rfc3339(metadata["deletionTimestamp"]) - grace
+                           + min(grace, self.timings.pod_stop_seconds))
+            elif (pod.get("status") or {}).get("phase") == "Pending" and (pod.get("spec") or {}).get("nodeName"):
+                node = self.store.find(self.kind("Node"), None, pod["spec"]["nodeName"])
+                if node is None or not N.is_ready(node):
+                    continue      # it starts once its node is Ready: that node's own timer
+                scheduled = next((c for c in pod["status"].get("conditions") or [] if c.get("type") == "PodScheduled"),
+                                 None)
+                due.append(parse_rfc3339(scheduled["lastTransitionTime"]) + self.timings.pod_start_seconds
+                           if scheduled else 0.0)
+        return min(due, default=float("inf"))
 
     def _advance_nodes(self, now: float) -> None:
         for node in self.nodes():
@@ -516,9 +609,12 @@ class Cluster:
                     self.store.save(self.kind("Pod"), pod)
 
     def _owned(self, kind: str, owner: dict, namespace: str) -> List[dict]:
+        resource = self.kind(kind)
         uid = owner["metadata"]["uid"]
-        return [o for o in self.store.iter(self.kind(kind), namespace)
-                if (controller_of(o) or {}).get("uid") == uid]
+        if self.store.has_index(resource, "controller"):
+            return [o for o in self.store.indexed(resource, "controller", uid)
+                    if o["metadata"].get("namespace") == namespace]
+        return [o for o in self.store.iter(resource, namespace) if _controller_uid(o) == uid]
 
     @staticmethod
     def _reference(owner: dict) -> dict:
@@ -546,9 +642,9 @@ class Cluster:
             if current is None:
                 labels = dict((template.get("metadata") or {}).get("labels") or {}, **{
                     "pod-template-hash": template_hash})
-                rs_template = copy.deepcopy(template)
+                rs_template = clone(template)
                 rs_template.setdefault("metadata", {})["labels"] = labels
-                selector = copy.deepcopy(spec.get("selector") or {})
+                selector = clone(spec.get("selector") or {})
                 selector.setdefault("matchLabels", {})["pod-template-hash"] = template_hash
                 self.store.create(replica_sets, namespace, {
                     "metadata": {"name": f'{deployment["metadata"]["name"]}-{template_hash}', "labels": labels,
@@ -586,7 +682,7 @@ class Cluster:
             self._save_status(self.kind("Deployment"), deployment, status)
 
     def _template_pod(self, owner: dict, name_prefix: str) -> dict:
-        template = copy.deepcopy((owner.get("spec") or {}).get("template") or {})
+        template = clone((owner.get("spec") or {}).get("template") or {})
         metadata = template.get("metadata") or {}
         return {"metadata": {"generateName": f"{name_prefix}-", "labels": metadata.get("labels") or {},
                              "annotations": metadata.get("annotations") or {},
@@ -626,10 +722,13 @@ class Cluster:
                     status.pop(field)
             self._save_status(resource, replica_set, status)
 
-    def _daemon_may_run(self, daemon_set: dict, node: dict) -> bool:
+    @staticmethod
+    def _daemon_probe(daemon_set: dict) -> dict:
+        """The pod shape the DaemonSet controller checks nodes with (its template plus the
+        tolerations it adds)."""
         pod = {"spec": dict((daemon_set["spec"].get("template") or {}).get("spec") or {})}
         pod["spec"]["tolerations"] = list(pod["spec"].get("tolerations") or []) + DAEMON_TOLERATIONS
-        return self._fits(pod, node, ignore_unschedulable=True)
+        return pod
 
     def _run_daemonsets(self, now: float) -> None:
         resource = self.kind("DaemonSet")
@@ -639,7 +738,8 @@ class Cluster:
             by_node = {}
             for pod in pods:
                 by_node.setdefault(pod["spec"].get("nodeName"), []).append(pod)
-            eligible = [n for n in self.nodes() if self._daemon_may_run(daemon_set, n)]
+            probe = self._daemon_probe(daemon_set)
+            eligible = [n for n in self.nodes() if self._fits(probe, n, ignore_unschedulable=True)]
             eligible_names = {n["metadata"]["name"] for n in eligible}
             missing = [n for n in eligible if n["metadata"]["name"] not in by_node]
             if self._replacement_due(daemon_set, now, bool(missing)):
@@ -736,14 +836,15 @@ class Cluster:
     # ---- persistence ----------------------------------------------------------------------------
 
     def to_state(self) -> dict:
-        return {"token": self.token, "store": self.store.to_state(), "node_state": copy.deepcopy(self.node_state),
+        return {"token": self.token, "store": self.store.to_state(), "node_state": clone(self.node_state),
                 "replacement_due": dict(self.replacement_due), "pod_ip_counter": self.pod_ip_counter,
                 "modelarts_names": dict(self.modelarts_names)}
 
     def load_state(self, state: dict) -> None:
         self.token = state.get("token", self.token)
+        self.wake()
         self.store.load_state(state.get("store") or {})
-        self.node_state = copy.deepcopy(state.get("node_state") or {})
+        self.node_state = clone(state.get("node_state") or {})
         self.replacement_due = dict(state.get("replacement_due") or {})
         self.pod_ip_counter = int(state.get("pod_ip_counter", 0))
         self.modelarts_names = dict(state.get("modelarts_names") or {})

@@ -61,6 +61,7 @@ def seed_workloads(cluster: Cluster, spec: dict) -> dict:
         for name, state in cluster.node_state.items():
             if not state.get("operation") and not state.get("never_ready") and state.get("ready_at") is not None:
                 state["ready_at"] = cluster.clock()
+        cluster.wake()
         cluster.advance()
     for namespace in spec.get("namespaces") or []:
         cluster.ensure_namespace(namespace)

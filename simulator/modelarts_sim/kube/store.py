@@ -4,8 +4,13 @@ Holds every object as a plain dict keyed by (group, plural) and (namespace, name
 metadata the API server owns: a cluster-wide monotonic resourceVersion, uid, creationTimestamp and
 generation. Optimistic concurrency works as in etcd-backed storage: a write that names a stale
 resourceVersion is a 409 Conflict. A bounded change log feeds watches.
+
+Cost per operation does not grow with the store: lookups are dict hits, name-ordered iteration
+reuses a sorted key list until a key is added or removed, controllers find pods by node or owner
+through secondary indexes, and copies are pickle round trips (several times faster than
+copy.deepcopy on these plain JSON trees).
 """
-import copy
+import pickle
 import re
 import secrets
 import threading
@@ -32,6 +37,11 @@ def parse_rfc3339(text: str) -> float:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
+def clone(value):
+    """A deep copy of a JSON-like value."""
+    return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+
 def random_suffix(length: int = 5) -> str:
     return "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(length))
 
@@ -42,8 +52,57 @@ class ObjectStore:
         self.clock = clock
         self.resource_version = 0
         self.objects: Dict[Tuple[str, str], Dict[Tuple[str, str], dict]] = {}
+        # (resourceVersion, event type, resource key, pickled object): pickling is the cheapest
+        # snapshot of an object that is later mutated in place; watches unpickle on demand.
         self._log: deque = deque(maxlen=WATCH_LOG_SIZE)
         self.changed = threading.Condition()
+        self._sorted_keys: Dict[Tuple[str, str], List[Tuple[str, str]]] = {}
+        # resource key -> index name -> (key_of(obj) -> value or None, {obj key: value}, {value: {obj keys}})
+        self._indexes: Dict[Tuple[str, str], Dict[str, tuple]] = {}
+        self._writes: Dict[Tuple[str, str], int] = {}   # resource key -> writes so far (change detection)
+
+    # ---- secondary indexes ------------------------------------------------------------------------
+
+    def add_index(self, resource: ResourceType, name: str, key_of: Callable[[dict], Optional[str]]) -> None:
+        """Maintain objects of `resource` by key_of(obj) (e.g. a pod's node). Objects changed in
+        place are re-indexed when they are written back (save/update/patch)."""
+        index = (key_of, {}, {})
+        self._indexes.setdefault(resource.key, {})[name] = index
+        for key, obj in self._bucket(resource).items():
+            self._index_one(index, key, obj)
+
+    @staticmethod
+    def _index_one(index: tuple, key: Tuple[str, str], obj: Optional[dict]) -> None:
+        key_of, forward, reverse = index
+        old = forward.pop(key, None)
+        if old is not None:
+            members = reverse.get(old)
+            if members is not None:
+                members.discard(key)
+                if not members:
+                    del reverse[old]
+        value = key_of(obj) if obj is not None else None
+        if value is not None:
+            forward[key] = value
+            reverse.setdefault(value, set()).add(key)
+
+    def _reindex(self, resource_key: Tuple[str, str], key: Tuple[str, str], obj: Optional[dict]) -> None:
+        for index in self._indexes.get(resource_key, {}).values():
+            self._index_one(index, key, obj)
+
+    def has_index(self, resource: ResourceType, name: str) -> bool:
+        return name in self._indexes.get(resource.key, {})
+
+    def index_size(self, resource: ResourceType, name: str, value: str) -> int:
+        return len(self._indexes[resource.key][name][2].get(value) or ())
+
+    def indexed(self, resource: ResourceType, name: str, value: str) -> List[dict]:
+        """Stored objects (not copies) whose index `name` has `value`, in name order."""
+        keys = self._indexes[resource.key][name][2].get(value)
+        if not keys:
+            return []
+        bucket = self._bucket(resource)
+        return [bucket[key] for key in sorted(keys)]
 
     # ---- reads ------------------------------------------------------------------------------------
 
@@ -61,13 +120,32 @@ class ObjectStore:
         obj = self.find(resource, namespace, name)
         if obj is None:
             raise st.not_found(resource.group, resource.plural, name)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def iter(self, resource: ResourceType, namespace: Optional[str] = None) -> Iterable[dict]:
         """Stored objects (not copies), optionally of one namespace, in name order."""
-        for (ns, _), obj in sorted(self._bucket(resource).items()):
-            if namespace is None or ns == namespace:
-                yield obj
+        bucket = self._bucket(resource)
+        keys = self._sorted_keys.get(resource.key)
+        if keys is None:
+            keys = self._sorted_keys[resource.key] = sorted(bucket)
+        for key in keys:
+            if namespace is None or key[0] == namespace:
+                obj = bucket.get(key)
+                if obj is not None:   # removed while the caller iterates
+                    yield obj
+
+    def count(self, resource: ResourceType) -> int:
+        return len(self._bucket(resource))
+
+    def oldest(self, resource: ResourceType, count: int) -> List[dict]:
+        """The `count` objects stored longest ago (insertion order), e.g. to cap Events."""
+        bucket = self._bucket(resource)
+        result = []
+        for obj in bucket.values():
+            if len(result) >= count:
+                break
+            result.append(obj)
+        return result
 
     def list(self, resource: ResourceType, namespace: Optional[str] = None,
              label_selector: Optional[LabelSelector] = None, field_selector=None) -> Tuple[List[dict], str]:
@@ -77,8 +155,8 @@ class ObjectStore:
                 continue
             if field_selector and not fields_match(field_selector, obj):
                 continue
-            items.append(copy.deepcopy(obj))
-        return items, str(self.resource_version)
+            items.append(obj)
+        return clone(items), str(self.resource_version)
 
     # ---- writes -----------------------------------------------------------------------------------
 
@@ -86,9 +164,15 @@ class ObjectStore:
         self.resource_version += 1
         return str(self.resource_version)
 
+    def writes(self, resource: ResourceType) -> int:
+        """How many times objects of this kind were created, changed or removed."""
+        return self._writes.get(resource.key, 0)
+
     def _record(self, event_type: str, resource: ResourceType, obj: dict) -> None:
+        self._writes[resource.key] = self._writes.get(resource.key, 0) + 1
         with self.changed:
-            self._log.append((self.resource_version, event_type, resource.key, copy.deepcopy(obj)))
+            self._log.append((self.resource_version, event_type, resource.key,
+                              pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)))
             self.changed.notify_all()
 
     def events_since(self, resource_version: int, key: Tuple[str, str]) -> Tuple[List[tuple], bool]:
@@ -99,7 +183,8 @@ class ObjectStore:
             missing_history = not self._log or self._log[0][0] > resource_version + 1
             if resource_version < self.resource_version and missing_history:
                 return [], False
-            return [e for e in self._log if e[0] > resource_version and e[2] == key], True
+            return [(rv, kind, k, pickle.loads(data)) for rv, kind, k, data in self._log
+                    if rv > resource_version and k == key], True
 
     def _validate_name(self, resource: ResourceType, name: str) -> None:
         if resource.kind == "Event" or resource.kind == "Lease":
@@ -114,7 +199,7 @@ class ObjectStore:
                            "alphanumeric character"}])
 
     def create(self, resource: ResourceType, namespace: Optional[str], obj: dict) -> dict:
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         metadata = obj.setdefault("metadata", {})
         namespace = self._ns(resource, namespace or metadata.get("namespace"))
         if resource.namespaced:
@@ -150,8 +235,10 @@ class ObjectStore:
             metadata["generation"] = 1
         metadata["resourceVersion"] = self._next_version()
         self._bucket(resource)[(namespace, name)] = obj
+        self._sorted_keys.pop(resource.key, None)
+        self._reindex(resource.key, (namespace, name), obj)
         self._record("ADDED", resource, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     def update(self, resource: ResourceType, namespace: Optional[str], name: str, obj: dict,
                subresource: Optional[str] = None, check_version: bool = True) -> dict:
@@ -160,7 +247,7 @@ class ObjectStore:
         current = self.find(resource, namespace, name)
         if current is None:
             raise st.not_found(resource.group, resource.plural, name)
-        obj = copy.deepcopy(obj)
+        obj = clone(obj)
         metadata = obj.setdefault("metadata", {})
         if metadata.get("name") not in (None, name):
             raise st.bad_request(f'the name of the object ({metadata.get("name")}) does not match the name '
@@ -169,7 +256,7 @@ class ObjectStore:
         if check_version and sent_version and sent_version != current["metadata"]["resourceVersion"]:
             raise st.conflict(resource.group, resource.plural, name)
         if subresource == "status":
-            updated = copy.deepcopy(current)
+            updated = clone(current)
             updated["status"] = obj.get("status")
             if updated["status"] is None:
                 updated.pop("status")
@@ -177,7 +264,7 @@ class ObjectStore:
             updated = obj
             if "status" in resource.subresources:
                 if "status" in current:
-                    updated["status"] = copy.deepcopy(current["status"])
+                    updated["status"] = clone(current["status"])
                 else:
                     updated.pop("status", None)
             for owned in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -189,7 +276,7 @@ class ObjectStore:
             metadata["name"] = name
             if "generation" in metadata and updated.get("spec") != current.get("spec"):
                 metadata["generation"] += 1
-        return self._commit(resource, updated)
+        return clone(self._commit(resource, updated))
 
     def patch(self, resource: ResourceType, namespace: Optional[str], name: str, content_type: str,
               patch, subresource: Optional[str] = None) -> dict:
@@ -204,7 +291,7 @@ class ObjectStore:
 
     def save(self, resource: ResourceType, obj: dict) -> dict:
         """Controller write of a stored object: no checks, new resourceVersion, watch event."""
-        return copy.deepcopy(self._commit(resource, obj))
+        return clone(self._commit(resource, obj))
 
     def _commit(self, resource: ResourceType, obj: dict) -> dict:
         metadata = obj["metadata"]
@@ -212,18 +299,25 @@ class ObjectStore:
         obj["kind"] = resource.kind
         metadata["resourceVersion"] = self._next_version()
         key = (self._ns(resource, metadata.get("namespace")), metadata["name"])
-        self._bucket(resource)[key] = obj
+        bucket = self._bucket(resource)
+        if key not in bucket:
+            self._sorted_keys.pop(resource.key, None)
+        bucket[key] = obj
+        self._reindex(resource.key, key, obj)
         self._record("MODIFIED", resource, obj)
-        return copy.deepcopy(obj)
+        return obj
 
     def remove(self, resource: ResourceType, namespace: Optional[str], name: str) -> dict:
         """Remove the object now; returns its last state."""
-        obj = self._bucket(resource).pop((self._ns(resource, namespace), name), None)
+        key = (self._ns(resource, namespace), name)
+        obj = self._bucket(resource).pop(key, None)
         if obj is None:
             raise st.not_found(resource.group, resource.plural, name)
+        self._sorted_keys.pop(resource.key, None)
+        self._reindex(resource.key, key, None)
         obj["metadata"]["resourceVersion"] = self._next_version()
         self._record("DELETED", resource, obj)
-        return copy.deepcopy(obj)
+        return clone(obj)
 
     # ---- persistence ------------------------------------------------------------------------------
 
@@ -237,6 +331,7 @@ class ObjectStore:
     def load_state(self, state: dict) -> None:
         self.resource_version = int(state.get("resourceVersion", 0))
         self.objects = {}
+        self._sorted_keys = {}
         for key, items in (state.get("objects") or {}).items():
             group, plural = key.rsplit("/", 1)
             bucket = self.objects.setdefault((group, plural), {})
@@ -244,6 +339,12 @@ class ObjectStore:
                 metadata = obj["metadata"]
                 resource = self.registry.types.get((group, plural))
                 namespace = metadata.get("namespace", "") if resource is None or resource.namespaced else ""
-                bucket[(namespace, metadata["name"])] = copy.deepcopy(obj)
+                bucket[(namespace, metadata["name"])] = clone(obj)
+        for resource_key, indexes in self._indexes.items():
+            for key_of, forward, reverse in indexes.values():
+                forward.clear()
+                reverse.clear()
+            for key, obj in self.objects.get(resource_key, {}).items():
+                self._reindex(resource_key, key, obj)
         with self.changed:
             self._log.clear()
