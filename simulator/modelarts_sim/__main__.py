@@ -70,14 +70,15 @@ def main(argv=None):
     serve_parser.add_argument("--state-dir", required=True)
     serve_parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve_parser.add_argument("--time-scale", type=float, default=1.0,
-                              help="simulated seconds per wall-clock second (durations are divided by it)")
+                              help="simulated seconds per wall-clock second (durations are divided by it); "
+                                   "0 stops the clock: it then moves only by POST /_sim/clock/advance (tests)")
     serve_parser.add_argument("--seed", type=int, default=0)
     stop_parser = commands.add_parser("stop", help="stop the simulator serving a state dir")
     stop_parser.add_argument("--state-dir", required=True)
     stop_parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
-    if args.command == "serve" and args.time_scale <= 0:
-        parser.error("--time-scale must be > 0")
+    if args.command == "serve" and args.time_scale < 0:
+        parser.error("--time-scale must be >= 0")
     return serve(args) if args.command == "serve" else stop(args)
 
 

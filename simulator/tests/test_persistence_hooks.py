@@ -104,4 +104,6 @@ def test_a_thousand_nodes_stay_fast(sim):
     for _ in range(20):
         assert sim.request("GET", "/v2/{project_id}/pools/%s/nodes/%s" % (pool["id"], pool["nodes"][500]))[0] == 200
     per_show = (time.monotonic() - started) / 20
-    assert seeded < 5 and listing < 2 and per_show < 0.1, (seeded, listing, per_show)
+    # Generous bounds (a loaded 2-core CI machine): they catch a quadratic regression, not jitter;
+    # make bench measures the real numbers.
+    assert seeded < 15 and listing < 6 and per_show < 0.3, (seeded, listing, per_show)

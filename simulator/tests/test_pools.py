@@ -1,6 +1,8 @@
 """Pools, node pools, nodes and their state machines, over HTTPS with signed requests."""
 import pytest
 
+from modelarts_sim.testing import start_simulator
+
 from masim_helpers import A3_FLAVOR, NPU_FLAVOR, pool_body
 
 POOLS = "/v2/{project_id}/pools"
@@ -63,7 +65,15 @@ def test_create_pool_runs_through_its_phases(sim):
     assert order["count"] == 3 and {i["status"] for i in order["items"]} == {"succeed"}
 
 
-def test_pool_becomes_running_on_the_real_clock(sim):
+@pytest.fixture(scope="module")
+def running_sim(tmp_path_factory):
+    handle = start_simulator(tmp_path_factory.mktemp("sim"), time_scale=1000, seed=7)
+    yield handle
+    assert handle.stop() == 0
+
+
+def test_pool_becomes_running_on_the_real_clock(running_sim):
+    sim = running_sim
     pool_id = create(sim, "clock-pool", count=1)
     # 15 min x spread (<= 2) and 10 min x spread at 1000x: at most 1.8 s of wall time
     import time

@@ -46,6 +46,13 @@ class FakeWorld:
     def advance(self, seconds: float) -> None:
         self._offset += seconds
 
+    def set_time_scale(self, time_scale: float) -> None:
+        """Change the clock's rate from now on without a jump (0 stops it)."""
+        now = time.monotonic()
+        self._offset += (now - self._start) * self.time_scale
+        self._start = now
+        self.time_scale = time_scale
+
     def audit(self, api, request, status, body=None):
         self.audits.append({"api": api, "method": request.method, "path": request.path, "status": status,
                             "body": body})

@@ -95,7 +95,18 @@ def client(kube_server):
     api_client.close()
 
 
-def test_python_client_nodes_and_evictions(client, kube_server):
+@pytest.fixture
+def stopped_clock(kube_server):
+    """Stop the cluster's clock for one test, so a loaded machine cannot move it between steps."""
+    rate = kube_server.world.time_scale
+    kube_server.world.set_time_scale(0)
+    yield
+    kube_server.world.set_time_scale(rate)
+
+
+def test_python_client_nodes_and_evictions(client, kube_server, stopped_clock):
+    # With the clock running, the evicted pod's replacement could turn healthy before the second
+    # eviction on a slow machine, and the PDB would then rightly allow it.
     pool, core, policy = client
     nodes = core.list_node(label_selector=f"{L.NODE_POOL}=np-train")
     assert [n.metadata.name for n in nodes.items] == [f"192.168.0.{i}" for i in (10, 11, 12)]
