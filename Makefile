@@ -27,12 +27,12 @@ export PY_COLORS := 0
 
 FORCE:
 
-.PHONY: help venv collection demo test units integration sanity lint docs bench clean
+.PHONY: help venv collection demo test units integration sanity lint docs bench molecule clean
 
 help:
 	@echo "make demo         set up everything, run the main job on the simulator, print what happened"
 	@echo "make test         every gate: lint, docs, units, integration, sanity"
-	@echo "make units | integration | sanity | lint | docs | bench"
+	@echo "make units | integration | molecule | sanity | lint | docs | bench"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt simulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,7 +88,11 @@ sanity: collection
 	cd $(SANITY_ROOT)/ansible_collections/modelarts/lite && \
 	  $(BIN)/ansible-test sanity --requirements --python 3.11 --color no
 
-test: lint docs units integration sanity
+# One scenario per role (extensions/molecule/<role>), against a simulator the script starts.
+molecule: collection
+	$(PY) extensions/molecule/run_with_simulator.py
+
+test: lint docs units integration molecule sanity
 
 bench: collection
 	$(PY) bench/run.py

@@ -1,4 +1,4 @@
-"""make demo: run the main job against a fresh simulator and say what happened.
+"""make demo: provision -> rolling driver upgrade -> stress tests on a fresh simulator, and say what happened.
 
 Starts the simulator in build/demo (HTTPS, its own CA), runs playbooks/demo.yml with the
 simulator's credentials in the environment, stops the simulator, and prints a summary built from
@@ -43,8 +43,15 @@ def main():
             print("   " + line)
     print("   %d mutating API calls reached the simulator (audit log: %s)"
           % (len(audit), STATE_DIR / "audit.jsonl"))
+    # The ModelArts calls one by one; the Kubernetes writes (cordons, evictions, CronJobs...) counted.
+    kube_writes = {}
     for entry in audit:
-        print("     %s %s -> %s" % (entry["method"], entry["path"], entry["status"]))
+        if entry.get("api") == "k8s":
+            kube_writes[entry["method"]] = kube_writes.get(entry["method"], 0) + 1
+        else:
+            print("     %s %s -> %s" % (entry["method"], entry["path"], entry["status"]))
+    if kube_writes:
+        print("     Kubernetes API writes: %s" % ", ".join("%s %d" % item for item in sorted(kube_writes.items())))
     if rc != 0:
         sys.exit("the demo playbook failed (exit %d)" % rc)
 

@@ -1,0 +1,414 @@
+#!/usr/bin/python
+# Copyright: modelarts.lite contributors
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: lite_rollout
+short_description: Roll an NPU driver upgrade through a Lite Cluster pool, a sliding window of nodes at a time
+version_added: 0.1.0
+description:
+  - Upgrades the NPU driver of the nodes of one ModelArts Lite Cluster pool (or of the nodes,
+    node pools or label selector given) to O(driver_version). Each node is cordoned, drained
+    (PodDisruptionBudgets honoured), upgraded through the ModelArts batch-update API, waited for
+    until it is Ready with the new driver label and all NPUs allocatable, optionally smoke-checked,
+    and uncordoned.
+  - A sliding window, not waves. At most O(max_unavailable) nodes of the pool are cordoned or
+    NotReady at any time (whoever caused it), and the next node starts as soon as one finishes.
+    Nodes drained in the same poll cycle share one batch-update call.
+  - One poll loop serves every node in flight. A cycle is one Kubernetes node list, a pod list
+    only while nodes drain, and a ModelArts node list only when a node looks finished or a check
+    for failed upgrades is due. The ModelArts calls per upgraded node stay small.
+  - Pre-flight checks change nothing when they refuse. They are the pool being Running, the
+    target being offered, the compatibility data (O(compatibility)) and the maintenance window
+    (O(window)). Nodes that cannot be upgraded safely, because they are NotReady, cordoned by
+    somebody else, Abnormal in ModelArts or run pods a drain must not remove, are skipped and
+    reported.
+  - The state of every node is written on the Node before each action. The label
+    C(modelarts.lite/driver-upgrade-state) and the annotation C(modelarts.lite/driver-upgrade)
+    hold the run id, target, phase and reason. A rerun therefore resumes from the cluster. It skips
+    nodes already at the target, finishes nodes a killed run left half done, and leaves failed nodes
+    cordoned unless O(retry_failed=true).
+  - One run per pool. The lock is the Lease C(kube-system/modelarts-lite-driver-rollout-<pool id>).
+    Its holder is the run id and it is renewed during the run. A second run is refused while the
+    Lease is live. An expired Lease is taken over; a live one only with O(force_unlock=true).
+  - Progress events are appended to O(journal) (JSON lines) as they happen. The
+    P(modelarts.lite.rolling_driver_upgrade#role) role runs this module asynchronously and shows
+    them with M(modelarts.lite.lite_rollout_info).
+options:
+  pool:
+    description:
+      - Display name or id of the pool.
+    type: str
+    required: true
+  driver_version:
+    description:
+      - Target NPU firmware and driver, as ModelArts names it, C(<firmware>-<driver>), for example
+        C(7.5.0.5.220-24.1.0.3). It must be offered by the region.
+    type: str
+    required: true
+  nodes:
+    description:
+      - ModelArts node names or private IPs to upgrade. All NPU nodes of the pool by default.
+    type: list
+    elements: str
+  node_pools:
+    description:
+      - Only nodes of these node pools.
+    type: list
+    elements: str
+  node_selector:
+    description:
+      - Only nodes matching this Kubernetes label selector.
+    type: str
+  max_unavailable:
+    description:
+      - How many nodes of the pool may be cordoned or NotReady at once, counting nodes made
+        unavailable by anyone, and this run's failed nodes. A count (V(2)) or a percentage of the
+        pool's nodes (V(25%)). Percentages round down, with a minimum of 1.
+    type: str
+    default: "1"
+  max_unavailable_per_node_pool:
+    description:
+      - The same limit inside each node pool, as a count or a percentage of that node pool's nodes.
+    type: str
+  max_failed_nodes:
+    description:
+      - Failure budget. A failed node stays cordoned, carries the reason in its annotation, and
+        keeps its slot. When more than this many nodes have failed, no new node starts, the nodes
+        in flight finish, and the run fails.
+    type: int
+    default: 0
+  retry_failed:
+    description:
+      - Retry nodes that an earlier run left failed. By default they stay failed and count towards
+        O(max_failed_nodes).
+    type: bool
+    default: false
+  canary_nodes:
+    description:
+      - The first this many nodes form the canary. No other node starts until every canary node is
+        done. A failed canary node stops the run. Nodes a previous run already finished count
+        towards the canary.
+    type: int
+    default: 1
+  canary_pause:
+    description:
+      - After the canary passes, end the run with status C(paused_after_canary) instead of
+        continuing. A rerun with O(canary_approved=true) continues.
+    type: bool
+    default: false
+  canary_approved:
+    description:
+      - Approval to continue past a paused canary.
+    type: bool
+    default: false
+  window:
+    description:
+      - Maintenance window. Outside it the run refuses to start unless O(window_override=true).
+        When it closes, or comes within O(window_margin) seconds of closing, no new node starts.
+        The nodes in flight finish, and the run ends with status C(paused_window_closed).
+    type: dict
+    suboptions:
+      start:
+        description: Opening time, C(HH:MM) or C(HH:MM:SS).
+        type: str
+        default: "00:00"
+      end:
+        description: Closing time. A window whose end is before its start crosses midnight.
+        type: str
+        default: "00:00"
+      days:
+        description: Days on which the window opens (C(mon) ... C(sun)). Every day by default.
+        type: list
+        elements: str
+      timezone:
+        description: IANA time zone of O(window.start) and O(window.end).
+        type: str
+        default: UTC
+  window_override:
+    description:
+      - Ignore O(window) for this run.
+    type: bool
+    default: false
+  window_margin:
+    description:
+      - Seconds before the window closes from which no new node starts. Set it to about one node's
+        upgrade time.
+    type: int
+    default: 0
+  drain_timeout:
+    description:
+      - Seconds a node's drain may take (PDB refusals are retried meanwhile). When it runs out, the
+        node fails and the report names the blocking pod and budget.
+    type: int
+    default: 600
+  grace_period:
+    description:
+      - Termination grace period for evicted pods. By default each pod uses its own.
+    type: int
+  force:
+    description:
+      - Evict pods that no controller manages.
+    type: bool
+    default: false
+  delete_emptydir_data:
+    description:
+      - Evict pods with C(emptyDir) volumes (their data is lost).
+    type: bool
+    default: false
+  node_timeout:
+    description:
+      - Seconds a node may take from the upgrade request until it is Ready with the new driver.
+    type: int
+    default: 3600
+  smoke_command:
+    description:
+      - Optional command (argument list, no shell) run on the controller after a node is back and
+        before it is uncordoned. Exit code 0 passes. It gets C(MODELARTS_LITE_POOL_ID),
+        C(MODELARTS_LITE_NODE), C(MODELARTS_LITE_KUBE_NODE) and C(MODELARTS_LITE_DRIVER_VERSION).
+    type: list
+    elements: str
+  smoke_timeout:
+    description:
+      - Seconds the smoke command may run.
+    type: int
+    default: 600
+  compatibility:
+    description:
+      - Compatibility data. It has C(hardware) (model, C(flavor_regex), C(image_suffix)),
+        C(drivers) (driver, firmware, hardware list) and C(cann) (CANN version to driver
+        patterns). The role passes its C(files/compatibility.yml) merged with the user's additions.
+        No check is made when omitted.
+    type: dict
+  cann_version:
+    description:
+      - CANN version the workloads use, checked against the target driver.
+    type: str
+  images:
+    description:
+      - Container images the workloads use. The CANN version and the chip suffix in each name are
+        checked.
+    type: list
+    elements: str
+  allow_unknown_compatibility:
+    description:
+      - Let a driver or CANN version that is missing from O(compatibility) pass.
+    type: bool
+    default: false
+  run_id:
+    description:
+      - Identifies this run in node annotations, the Lease and the report. Generated when omitted.
+    type: str
+  journal:
+    description:
+      - File to append progress events to (JSON lines).
+    type: path
+  lease_duration:
+    description:
+      - Seconds the pool's Lease stays valid without renewal. The run renews it every third of this.
+    type: int
+    default: 300
+  force_unlock:
+    description:
+      - Take the pool's Lease even if another run holds it and it has not expired. Use this only
+        when that run is known to be dead.
+    type: bool
+    default: false
+  expected_node_seconds:
+    description:
+      - Expected time per node, used by check mode to estimate the duration.
+    type: int
+    default: 900
+  wait_timeout:
+    description:
+      - Seconds the whole run may take. When they run out, no new node starts and the run fails
+        once the nodes in flight have finished.
+    type: int
+    default: 86400
+extends_documentation_fragment:
+  - modelarts.lite.auth
+  - modelarts.lite.kube
+  - modelarts.lite.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Returns the plan. That is the order of the nodes, the canary, the skipped nodes and
+      why, the budget arithmetic, the expected duration, the window state, the lock holder and the
+      PodDisruptionBudgets that block right now. No lock is taken and nothing is changed.
+  diff_mode:
+    support: none
+notes:
+  - The pool's Kubernetes API is reached through O(kubeconfig); the context defaults to the pool id.
+  - Run it asynchronously (C(async)/C(poll=0)) for long rollouts and follow O(journal), as the
+    P(modelarts.lite.rolling_driver_upgrade#role) role does.
+author:
+  - modelarts.lite maintainers (@modelarts-lite)
+"""
+
+EXAMPLES = r"""
+- name: Plan the rollout (check mode)
+  modelarts.lite.lite_rollout:
+    pool: train-a
+    driver_version: 7.5.0.5.220-24.1.0.3
+    max_unavailable: "25%"
+  check_mode: true
+  register: plan
+
+- name: Upgrade two nodes at a time, canary of one, inside a night window
+  modelarts.lite.lite_rollout:
+    pool: train-a
+    driver_version: 7.5.0.5.220-24.1.0.3
+    max_unavailable: "2"
+    max_failed_nodes: 1
+    canary_nodes: 1
+    window:
+      start: "22:00"
+      end: "06:00"
+      days: [mon, tue, wed, thu, fri]
+      timezone: Asia/Shanghai
+    window_margin: 900
+    journal: /tmp/rollout.jsonl
+  async: 86400
+  poll: 0
+  register: rollout_job
+"""
+
+RETURN = r"""
+run_id:
+  description: Id of this run (Lease holder, node annotations).
+  returned: always
+  type: str
+pool_id:
+  description: Id of the pool.
+  returned: always
+  type: str
+status:
+  description:
+    - C(planned) (check mode), C(succeeded), C(failed), C(paused_after_canary),
+      C(paused_window_closed) or C(blocked).
+  returned: always
+  type: str
+plan:
+  description: What the run does, or would do in check mode.
+  returned: always
+  type: dict
+  contains:
+    order:
+      description: Nodes to upgrade, in order (resumed nodes first).
+      type: list
+      elements: str
+    canary:
+      description: Canary nodes.
+      type: list
+      elements: str
+    max_unavailable:
+      description: The resolved budget (a count).
+      type: int
+    expected_duration_seconds:
+      description: Canary waves plus ceil(rest / max_unavailable), times O(expected_node_seconds).
+      type: float
+    nodes:
+      description: Every selected node with its classification (pending, skipped and why, already, failed).
+      type: list
+      elements: dict
+    lock:
+      description: The pool's Lease (holder, expiry) or null.
+      type: dict
+    window:
+      description: Whether the window is open and when it closes.
+      type: dict
+    blocking_pdbs:
+      description: PodDisruptionBudgets that allow no disruption right now.
+      type: list
+      elements: str
+report:
+  description: The outcome, per node and overall.
+  returned: when the run started
+  type: dict
+  contains:
+    status:
+      description: Same as RV(status).
+      type: str
+    stop_reason:
+      description: Why no more nodes were started, or null.
+      type: str
+    counts:
+      description: Nodes per result (done, already, failed, skipped, pending, in_flight).
+      type: dict
+    nodes:
+      description: Per node the name, Kubernetes name, node pool, canary flag, result,
+        from_version, to_version, start, end, duration, evicted pods and reason.
+      type: list
+      elements: dict
+    elapsed_seconds:
+      description: Wall time of the run.
+      type: float
+    physical_limit_seconds:
+      description: ceil(upgraded / max_unavailable) x the mean node duration, the best any run could do.
+      type: float
+    api_calls:
+      description: Requests sent, by API and method.
+      type: dict
+    modelarts_calls_per_upgraded_node:
+      description: ModelArts requests of the run divided by the nodes upgraded.
+      type: float
+summary:
+  description: The report as text for people.
+  returned: when the run started
+  type: str
+"""
+
+from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import run_rollout
+
+WINDOW_SPEC = dict(
+    start=dict(type="str", default="00:00"),
+    end=dict(type="str", default="00:00"),
+    days=dict(type="list", elements="str"),
+    timezone=dict(type="str", default="UTC"),
+)
+
+ARGUMENT_SPEC = dict(
+    pool=dict(type="str", required=True),
+    driver_version=dict(type="str", required=True),
+    nodes=dict(type="list", elements="str"),
+    node_pools=dict(type="list", elements="str"),
+    node_selector=dict(type="str"),
+    max_unavailable=dict(type="str", default="1"),
+    max_unavailable_per_node_pool=dict(type="str"),
+    max_failed_nodes=dict(type="int", default=0),
+    retry_failed=dict(type="bool", default=False),
+    canary_nodes=dict(type="int", default=1),
+    canary_pause=dict(type="bool", default=False),
+    canary_approved=dict(type="bool", default=False),
+    window=dict(type="dict", options=WINDOW_SPEC),
+    window_override=dict(type="bool", default=False),
+    window_margin=dict(type="int", default=0),
+    drain_timeout=dict(type="int", default=600),
+    grace_period=dict(type="int"),
+    force=dict(type="bool", default=False),
+    delete_emptydir_data=dict(type="bool", default=False),
+    node_timeout=dict(type="int", default=3600),
+    smoke_command=dict(type="list", elements="str"),
+    smoke_timeout=dict(type="int", default=600),
+    compatibility=dict(type="dict"),
+    cann_version=dict(type="str"),
+    images=dict(type="list", elements="str"),
+    allow_unknown_compatibility=dict(type="bool", default=False),
+    run_id=dict(type="str"),
+    journal=dict(type="path"),
+    lease_duration=dict(type="int", default=300),
+    force_unlock=dict(type="bool", default=False),
+    expected_node_seconds=dict(type="int", default=900),
+    wait_timeout=dict(type="int", default=86400),
+)
+
+
+def main():
+    module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, with_kube=True, with_wait=False,
+                        mutually_exclusive=[("nodes", "node_selector")])
+    module.run(run_rollout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""AWX assets: the credential type injects what the collection reads, every survey question is a
+documented variable of its playbook with a matching type, ansible-builder accepts the execution
+environment, and ansible-runner (AWX's engine) runs a playbook against the simulator with per-task,
+per-host events."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from conftest import BIN, REPO
+
+TEMPLATES = sorted((REPO / "awx" / "job_templates").glob("*.yml"))
+SURVEY_TYPES = {"text": "str", "textarea": "str", "password": "str", "integer": "int", "float": "float",
+                "multiplechoice": "str", "multiselect": "list"}
+
+
+def load(path):
+    return yaml.safe_load(path.read_text())
+
+
+def documented_options(playbook):
+    """Variables the playbook documents: its roles' meta/argument_specs.yml, or its own spec file."""
+    options = {}
+    for play in load(playbook):
+        for role in play.get("roles") or []:
+            name = (role["role"] if isinstance(role, dict) else role).split(".")[-1]
+            options.update(load(REPO / "roles" / name / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"])
+        for task in play.get("tasks") or []:
+            included = (task.get("ansible.builtin.include_role") or task.get("ansible.builtin.import_role") or {}).get("name")
+            if included:
+                options.update(load(REPO / "roles" / included.split(".")[-1] / "meta" / "argument_specs.yml")
+                               ["argument_specs"]["main"]["options"])
+        for vars_file in play.get("vars_files") or []:
+            options.update(load(playbook.parent / vars_file)["argument_specs"]["main"]["options"])
+    return options
+
+
+def test_credential_type_injects_the_collection_environment():
+    credential = load(REPO / "awx" / "credential_types" / "modelarts_lite.yml")
+    env = credential["injectors"]["env"]
+    for name in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID", "HUAWEICLOUD_SDK_REGION",
+                 "MODELARTS_LITE_ENDPOINT", "MODELARTS_LITE_CA_PATH", "KUBECONFIG"):
+        assert name in env, name
+    fields = {f["id"]: f for f in credential["inputs"]["fields"]}
+    assert fields["secret_key"]["secret"] is True and fields["security_token"]["secret"] is True
+    # every injected template names a declared input (or an injected file)
+    for value in list(env.values()) + list(credential["injectors"]["file"].values()):
+        reference = value.strip("{} ")
+        assert reference in fields or reference.startswith("tower.filename."), value
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t.stem for t in TEMPLATES])
+def test_survey_matches_the_playbook_variables(template):
+    spec = load(template)
+    playbook = REPO / spec["playbook"]
+    assert playbook.exists(), spec["playbook"]
+    options = documented_options(playbook)
+    assert spec["survey_spec"]["spec"], "a survey with no question"
+    for question in spec["survey_spec"]["spec"]:
+        name = question["variable"]
+        assert name in options, "%s: %s is not documented by %s" % (template.name, name, playbook.name)
+        option = options[name]
+        wanted = option.get("type", "str")
+        if question["type"] == "multiplechoice" and set(question["choices"]) <= {"true", "false"}:
+            assert wanted == "bool", name
+            continue
+        assert SURVEY_TYPES[question["type"]] == wanted, "%s: survey type %s, documented %s" % (name, question["type"], wanted)
+        if question["type"] in ("multiplechoice", "multiselect") and option.get("choices"):
+            assert set(question["choices"]) <= set(option["choices"]), name
+        if option.get("required"):
+            assert question.get("required") is True, "%s is required by the playbook" % name
+
+
+def test_ansible_builder_create(tmp_path):
+    context = tmp_path / "context"
+    result = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", str(REPO / "meta" / "execution-environment.yml"),
+                             "-c", str(context), "-v3"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    build_file = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists())
+    assert "quay.io/ansible/awx-ee" in build_file.read_text()
+    assert (context / "_build" / "requirements.txt").exists(), result.stdout
+    requirements = (context / "_build" / "requirements.txt").read_text()
+    assert "kubernetes" in requirements and "requests" in requirements
+    assert "modelarts.lite" in (context / "_build" / "requirements.yml").read_text()
+
+
+def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
+    """The provision playbook under ansible-runner, as AWX runs it: the event stream has
+    runner_on_ok per task and host, and the job succeeds."""
+    private = tmp_path / "runner"
+    (private / "project").mkdir(parents=True)
+    shutil.copy(REPO / "playbooks" / "provision.yml", private / "project" / "provision.yml")
+    (private / "inventory").mkdir()
+    (private / "inventory" / "hosts").write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n"
+                                                 % sys.executable)
+    (private / "env").mkdir()
+    env = dict(sim.env_vars(), ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH",
+                                                                       str(REPO / "build" / "install")))
+    (private / "env" / "envvars").write_text(json.dumps(env))
+    (private / "env" / "extravars").write_text(json.dumps({
+        "provision_verify_delay": 1,
+        "provision_pools": [{"name": "runner-a", "vpc_id": "v", "subnet_id": "s",
+                             "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}]}))
+    result = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", "provision.yml", "--ident", "it"],
+                            capture_output=True, text=True, check=False,
+                            env=dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", ""))))
+    assert result.returncode == 0, result.stdout[-4000:]
+    events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "it" / "job_events").glob("*.json"))]
+    ok_tasks = {e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok"}
+    assert any("Create or scale each pool" in t for t in ok_tasks), ok_tasks
+    assert {e["event_data"].get("host") for e in events if e["event"] == "runner_on_ok"} == {"localhost"}
+    assert (private / "artifacts" / "it" / "status").read_text().strip() == "successful"
+
+
+def test_builder_requirements_copy_is_current():
+    """ansible-builder reads meta/requirements.txt, introspection of an installed collection reads
+    requirements.txt: they must say the same."""
+    assert (REPO / "meta" / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()

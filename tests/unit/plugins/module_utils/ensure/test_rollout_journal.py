@@ -1,0 +1,37 @@
+"""The progress journal: the engine appends JSON lines, lite_rollout_info reads only complete new ones."""
+import json
+import os
+
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import Journal
+from ansible_collections.modelarts.lite.plugins.modules import lite_rollout_info as info
+
+
+def test_reader_returns_each_complete_line_once(tmp_path):
+    path = str(tmp_path / "sub" / "run.jsonl")
+    journal = Journal(path)
+    journal({"event": "begin", "pid": os.getpid(), "msg": "one"})
+    cursor = path + ".cursor"
+    events, offset = info.read_new(path, cursor)
+    assert [e["msg"] for e in events] == ["one"]
+    with open(cursor, "w", encoding="utf-8") as handle:
+        handle.write(str(offset))
+    journal({"event": "node", "msg": "two"})
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('{"event": "node", "msg": "half a li')     # a writer caught mid-line
+    events, offset = info.read_new(path, cursor)
+    assert [e["msg"] for e in events] == ["two"]
+    with open(cursor, "w", encoding="utf-8") as handle:
+        handle.write(str(offset))
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('ne"}\n')
+    assert [e["msg"] for e in info.read_new(path, cursor)[0]] == ["half a line"]
+    journal.close()
+
+
+def test_finished_when_the_engine_is_gone(tmp_path):
+    path = tmp_path / "run.jsonl"
+    path.write_text(json.dumps({"event": "begin", "pid": 2 ** 22 + 12345, "msg": "x"}) + "\n")
+    assert info.begin_pid(str(path)) == 2 ** 22 + 12345
+    assert info.pid_alive(os.getpid()) and not info.pid_alive(2 ** 22 + 12345)
+    (tmp_path / "42.1").write_text(json.dumps({"finished": 1}))
+    assert info.job_finished(str(tmp_path), "42.1") and not info.job_finished(str(tmp_path), "nope")
