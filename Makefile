@@ -72,7 +72,7 @@ integration: collection
 docs: collection
 	$(PY) hack/check_docs.py $(INSTALLED)
 
-lint: venv
+lint: collection
 	@if ls playbooks/*.yml roles/*/tasks/*.yml >/dev/null 2>&1; then \
 	  $(BIN)/ansible-lint --offline -q playbooks roles; \
 	else echo "ansible-lint: no playbooks or roles yet"; fi

@@ -14,6 +14,8 @@ options:
       - Access key (AK) of the Huawei Cloud user or agency.
       - Falls back to the environment variables E(HUAWEICLOUD_SDK_AK), then E(HW_ACCESS_KEY).
       - Required, from the option or the environment.
+      - Masked in output like a secret, because a swapped O(access_key)/O(secret_key) pair would
+        otherwise print the secret key.
     type: str
   secret_key:
     description:

@@ -22,7 +22,8 @@ def auth_spec():
     LiteModule resolves it after MODELARTS_LITE_ENDPOINT.
     """
     return dict(
-        access_key=dict(type="str", no_log=False, fallback=(env_fallback, ["HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY"])),
+        # An AK is not a secret, but Ansible must mask it anyway: with a swapped pair it holds the SK.
+        access_key=dict(type="str", no_log=True, fallback=(env_fallback, ["HUAWEICLOUD_SDK_AK", "HW_ACCESS_KEY"])),
         secret_key=dict(type="str", no_log=True, fallback=(env_fallback, ["HUAWEICLOUD_SDK_SK", "HW_SECRET_KEY"])),
         security_token=dict(type="str", no_log=True,
                             fallback=(env_fallback, ["HUAWEICLOUD_SDK_SECURITY_TOKEN", "HW_SECURITY_TOKEN"])),

@@ -60,7 +60,8 @@ class PreconditionError(LiteError):
 class ApiError(LiteError):
     """The ModelArts (or IAM) API answered with an HTTP error."""
 
-    result_keys = ("status", "error_code", "error_msg", "request_id", "method", "path")
+    # "http_status", not "status": a module's result uses "status" for its resource's state.
+    result_keys = ("http_status", "error_code", "error_msg", "request_id", "method", "path")
     hint = "Check the request parameters; the API message above says what it refused."
 
     def __init__(self, status: int, error_code: str | None = None, error_msg: str | None = None,
@@ -72,6 +73,10 @@ class ApiError(LiteError):
         self.method = method
         self.path = path
         super().__init__(self._sentence())
+
+    @property
+    def http_status(self):
+        return self.status
 
     def _sentence(self) -> str:
         what = "HTTP %s" % self.status

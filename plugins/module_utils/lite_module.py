@@ -165,7 +165,7 @@ class LiteModule:
         self.module.fail_json(msg=self._redact(msg), exception=exception, **kwargs)
 
     def _redact(self, text):
-        for name in ("secret_key", "security_token"):
+        for name in ("secret_key", "security_token", "access_key"):
             secret = self.params.get(name)
             if secret and len(secret) >= 4:
                 text = text.replace(secret, "********")

@@ -158,6 +158,6 @@ def test_throttling_is_retried_then_reported(ansible, sim, audit):
     finally:
         sim.clear_faults()
     assert refused.get("failed") is True and refused["error_type"] == "ThrottledError"
-    assert "rate limit" in refused["msg"] and refused["status"] == 429
+    assert "rate limit" in refused["msg"] and refused["http_status"] == 429
     assert all(e["status"] == 429 for e in audit.since(mark))
     assert info(ansible, "srv-throttle")["status"] == "RUNNING"

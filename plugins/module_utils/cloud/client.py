@@ -94,7 +94,9 @@ class CloudClient:
         self.modelarts = _Service(endpoint or default_endpoint(region), "endpoint", allow_http)
         self.iam = _Service(iam_endpoint or default_iam_endpoint(region), "iam_endpoint", allow_http)
         self._signer = Signer(access_key, secret_key, security_token)
-        self._secrets = tuple(s for s in (secret_key, security_token) if s)
+        # The access key too: a gateway refusal echoes it ("ak:<value> ... ak not exist"), and when
+        # an operator swapped the pair, that value is the secret key.
+        self._secrets = tuple(s for s in (secret_key, security_token, access_key) if s)
         self._project_id = project_id or None
         self.verify = ca_path or bool(validate_certs)
         self.api_timeout = api_timeout

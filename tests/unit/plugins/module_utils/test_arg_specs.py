@@ -26,9 +26,9 @@ def test_fragment_matches_spec(spec, fragment):
         assert all(p >= 0 for p in positions) and positions == sorted(positions), (name, env)
 
 
-def test_secrets_are_no_log_and_only_secrets():
+def test_credentials_are_no_log_and_nothing_else():
     spec = auth_spec()
-    assert {k for k, v in spec.items() if v.get("no_log")} == {"secret_key", "security_token"}
+    assert {k for k, v in spec.items() if v.get("no_log")} == {"access_key", "secret_key", "security_token"}
 
 
 def test_documented_env_vars_all_exist_in_spec():

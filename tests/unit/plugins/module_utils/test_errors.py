@@ -28,7 +28,7 @@ def test_api_error_sentence_and_result():
     assert str(err) == ("GET /v2/pid/pools/p1 failed with HTTP 404 ModelArts.50015001: Pool p1 not found "
                         "(request id req-1). The resource does not exist; check its name or id, the region "
                         "and the project_id.")
-    assert err.to_result() == {"error_type": "NotFoundError", "status": 404, "error_code": "ModelArts.50015001",
+    assert err.to_result() == {"error_type": "NotFoundError", "http_status": 404, "error_code": "ModelArts.50015001",
                                "error_msg": "Pool p1 not found.", "request_id": "req-1", "method": "GET",
                                "path": "/v2/pid/pools/p1"}
     assert "NotFoundError(" in repr(err)

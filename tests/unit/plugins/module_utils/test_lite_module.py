@@ -52,7 +52,7 @@ def test_lite_error_becomes_failure_with_details(capsys):
 
     result = run_module(BASE_ARGS, ensure, capsys)
     assert result["failed"] is True and "ModelArts.50015001" in result["msg"]
-    assert result["status"] == 404 and result["request_id"] == "r1" and result["error_type"] == "NotFoundError"
+    assert result["http_status"] == 404 and result["request_id"] == "r1" and result["error_type"] == "NotFoundError"
 
 
 def test_wait_timeout_failure_carries_last_state(capsys):

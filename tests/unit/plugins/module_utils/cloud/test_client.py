@@ -113,7 +113,7 @@ def test_429_exhausted_raises_throttled_with_details():
         client.request("GET", "/v2/p/pools")
     assert len(client._session.calls) == 3
     result = info.value.to_result()
-    assert result["status"] == 429 and result["error_code"] == "APIG.0308" and result["request_id"] == "req-429"
+    assert result["http_status"] == 429 and result["error_code"] == "APIG.0308" and result["request_id"] == "req-429"
     assert result["method"] == "GET" and result["path"] == "/v2/p/pools"
     # Jittered exponential back-off: base 1s doubling, jitter fixed at 0.5 -> 3/4 of the ceiling.
     assert clock.sleeps == [0.75, 1.5]
