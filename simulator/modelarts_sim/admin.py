@@ -38,6 +38,7 @@ class AdminApi:
             ("PUT", "faults"): self.put_faults, ("DELETE", "faults"): self.delete_faults,
             ("POST", "seed"): self.seed, ("POST", "shutdown"): self.shutdown,
             ("GET", "clock"): self.clock, ("POST", "clock/advance"): self.advance,
+            ("POST", "nodes/readiness"): self.node_readiness,
         }.get((request.method, route))
         if handler is None:
             return _error(404, "no admin endpoint %s %s" % (request.method, request.path))
@@ -84,6 +85,27 @@ class AdminApi:
             return _error(400, "body must be {\"seconds\": N} with N >= 0")
         self.world.advance_clock(seconds)
         return self.clock(request, body)
+
+    def node_readiness(self, request, body):
+        """Readiness faults on one Kubernetes node: {"pool": id, "node": name, "fault":
+        "never_ready" (NotReady now and for good) | "stuck_after_operation" (Ready now, never rejoins
+        after its next operation) | "none" (clear both)}."""
+        if self.kube is None:
+            return _error(404, "the Kubernetes side is not loaded")
+        pool_id, node, fault = body.get("pool"), body.get("node"), body.get("fault")
+        if fault not in ("never_ready", "stuck_after_operation", "none"):
+            return _error(400, "fault must be never_ready, stuck_after_operation or none")
+        if pool_id not in self.world.pool_ids() or not node:
+            return _error(400, "pool (an existing pool id) and node (a Kubernetes node name) are required")
+        try:
+            if fault == "stuck_after_operation":
+                self.kube.set_node_stuck_after_operation(pool_id, node, True)
+            else:
+                self.kube.set_node_stuck_after_operation(pool_id, node, False)
+                self.kube.set_node_never_ready(pool_id, node, fault == "never_ready")
+        except Exception as error:  # the cluster's not-found error carries a Status body
+            return _error(404, "no node %s in pool %s (%s)" % (node, pool_id, getattr(error, "message", error)))
+        return Response.json(200, {"pool": pool_id, "node": node, "fault": fault})
 
     def shutdown(self, request, body):
         self.request_shutdown()

@@ -121,6 +121,10 @@ class SimHandle:
         """Create Running pools at once: [{"name", "nodes", "flavor", "node_pool", "driver_version", ...}]."""
         return self.admin("POST", "seed", {"pools": pools})
 
+    def node_readiness(self, pool_id, node, fault):
+        """fault: "never_ready", "stuck_after_operation" or "none" (see admin.py)."""
+        return self.admin("POST", "nodes/readiness", {"pool": pool_id, "node": node, "fault": fault})
+
     def advance(self, seconds):
         """Move the simulated clock forward (all due transitions run)."""
         return self.admin("POST", "clock/advance", {"seconds": seconds})

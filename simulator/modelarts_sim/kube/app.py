@@ -129,6 +129,10 @@ class KubeApi:
         with self.world.lock:
             self.ensure_cluster(pool_id).set_never_ready(node_name, never_ready)
 
+    def set_node_stuck_after_operation(self, pool_id: str, node_name: str, stuck: bool = True) -> None:
+        with self.world.lock:
+            self.ensure_cluster(pool_id).set_stuck_after_operation(node_name, stuck)
+
     @staticmethod
     def _node_name(node: object) -> str:
         return node if isinstance(node, str) else N.node_name(node)

@@ -241,6 +241,9 @@ class Cluster:
         state = self.node_state.setdefault(name, {"never_ready": False})
         state.update(operation=None, ready_at=self.clock() + (0 if immediate else self.timings.node_recover_seconds),
                      npu_healthy=npu_healthy)
+        if state.pop("stuck_after_operation", False):
+            state["never_ready"] = True      # the fault: this operation's node never rejoins
+            self.history("node_stuck", node=name, reason="fault")
         self.wake()
         self.advance()
 
@@ -270,6 +273,13 @@ class Cluster:
                 self.history("node_not_ready", node=name, reason="fault")
         elif self.node_state[name].get("ready_at") is None and not self.node_state[name].get("operation"):
             self.node_state[name]["ready_at"] = self.clock()
+
+    def set_stuck_after_operation(self, name: str, stuck: bool = True) -> None:
+        """Fault knob: the node stays Ready now, but never rejoins after its next operation ends."""
+        if self.store.find(self.kind("Node"), None, name) is None:
+            raise not_found("", "nodes", name)
+        self.node_state.setdefault(name, {"operation": None, "ready_at": None, "never_ready": False})[
+            "stuck_after_operation"] = stuck
 
     def node_busy(self, name: str) -> bool:
         return any(is_active(p) and (controller_of(p) or {}).get("kind") != "DaemonSet" for p in self.pods(name))
