@@ -30,7 +30,7 @@ from modelarts_sim.testing import start_simulator  # noqa: E402  (the simulator 
 BIN = pathlib.Path(sys.executable).parent
 NPU_FLAVOR = "modelarts.bm.npu.arm.8snt9b3.d"
 DRIVERS = ("7.1.0.9.220-23.0.6", "7.5.0.5.220-24.1.0.3")   # Snt9b: each run upgrades to the other one
-MEAN_DRIVER_UPGRADE_SIM_SECONDS = 60 + 720 * 1.082          # Pending + Updating x mean of 2**U(-1, 1)
+MEAN_DRIVER_UPGRADE_SIM_SECONDS = 60 + 720 * 1.082 + 20     # Pending + Updating x mean of 2**U(-1, 1) + Ready delay
 SEED = 11
 # Limits that keep the whole run well under 30 minutes on 2 cores (documented in README.md).
 SEQUENTIAL_NODE_CAP = 8       # max_unavailable 1 upgrades at most this many nodes of a pool
@@ -131,19 +131,32 @@ def start_sized_simulator(workdir, size, time_scale):
 
 # ---- what a run achieved, from the simulator's own records ----------------------------------------
 
-def node_upgrades(history, time_scale):
-    """{node: (start, end)} in wall seconds: the driver upgrade from its start (driver Pending)
-    to its end (driver Running with the new version), as the cloud recorded them."""
-    starts, spans = {}, {}
+def node_upgrades(history, time_scale, private_ips):
+    """{node: (start, end)} in wall seconds: the cloud's upgrade of one node, as the simulator
+    recorded it. It starts when the driver goes Running -> Pending and ends when the node is back:
+    its Kubernetes Node turns Ready after the driver step ended (the node restarting its kubelet
+    and device plugin is part of the cloud's upgrade; the simulator adds about 20 simulated
+    seconds). Without a Ready event (the run stopped first) the driver's end is used."""
+    kube_names = {ip: name for name, ip in (private_ips or {}).items()}
+    starts, driver_ends, spans = {}, {}, {}
     for entry in history:
+        if entry.get("kind") == "k8s" and entry.get("event") == "node_ready":
+            name = kube_names.get(entry.get("node"))
+            if name in driver_ends and name not in spans:
+                spans[name] = (starts[name], parse_iso(entry["sim_time"]) / time_scale)
+            continue
         if entry.get("kind") != "node" or "driver_phase" not in entry:
             continue
         at = parse_iso(entry["sim_time"]) / time_scale
         if entry["driver_phase"] == "Pending" and entry.get("previous_driver_phase") == "Running":
             starts[entry["node"]] = at
+            driver_ends.pop(entry["node"], None)
+            spans.pop(entry["node"], None)
         elif entry["driver_phase"] == "Running" and entry.get("previous_driver_phase") == "Updating" \
                 and entry["node"] in starts:
-            spans[entry["node"]] = (starts[entry["node"]], at)
+            driver_ends[entry["node"]] = at
+    for name, end in driver_ends.items():
+        spans.setdefault(name, (starts[name], end))
     return spans
 
 
@@ -226,7 +239,7 @@ class Runner:
         for api in ("modelarts", "k8s"):
             if api in counters:
                 counters[api]["GET"] = counters[api].get("GET", 0) - latency[api]["samples"]
-        spans = node_upgrades(sim.history(history_mark), sim.env["time_scale"])
+        spans = node_upgrades(sim.history(history_mark), sim.env["time_scale"], seeded.get("private_ips"))
         packed, lower = physical_limit(spans, slots)
         upgraded = len(spans)
         durations = [end - start for start, end in spans.values()]

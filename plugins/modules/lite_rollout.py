@@ -23,9 +23,11 @@ description:
     (O(window)). Nodes that cannot be upgraded safely, because they are NotReady, cordoned by
     somebody else, Abnormal in ModelArts or run pods a drain must not remove, are skipped and
     reported.
-  - The state of every node is written on the Node before each action. The label
+  - The state of every node is written on the Node. The label
     C(modelarts.lite/driver-upgrade-state) and the annotation C(modelarts.lite/driver-upgrade)
-    hold the run id, target, phase and reason. A rerun therefore resumes from the cluster. It skips
+    hold the run id, target, phase and reason. They are written with the cordon and with the
+    uncordon (and on failure); in between, the ModelArts driver phase and version tell how far the
+    upgrade got. A rerun therefore resumes from the cluster. It skips
     nodes already at the target, finishes nodes a killed run left half done, and leaves failed nodes
     cordoned unless O(retry_failed=true).
   - One run per pool. The lock is the Lease C(kube-system/modelarts-lite-driver-rollout-<pool id>).

@@ -16,9 +16,11 @@ batch-update call. That keeps ModelArts calls per node small and the wall time n
 ceil(N / max_unavailable) x T_node.
 
 The per-node state lives on the Node itself (label ``modelarts.lite/driver-upgrade-state`` and
-annotation ``modelarts.lite/driver-upgrade`` with the run id, target, phase and reason), written
-before each action, so a rerun (an AWX container is gone after a kill) resumes from the cluster:
-nodes at the target are skipped, half-done ones repaired. The pool lock is a Lease
+annotation ``modelarts.lite/driver-upgrade`` with the run id, target, phase and reason). Two writes
+per node: one PATCH cordons and marks it, one uncordons and marks it done (a third only on
+failure). Between them the ModelArts driver phase and version say how far it got, so a rerun (an
+AWX container is gone after a kill) resumes from the cluster: nodes at the target are skipped,
+half-done ones repaired. The pool lock is a Lease
 (rollout_lock.py). Clock, sleep and wall time are injectable for tests.
 """
 
@@ -153,6 +155,14 @@ def cloud_failure(record):
         return "ModelArts reports the node %s/driver %s: %s" % (
             status.get("phase"), cloud_driver(record).get("phase"), status.get("message") or "no message")
     return None
+
+
+def transient(error):
+    """A failure the next poll cycle may not meet again: transport, throttling, 5xx."""
+    if isinstance(error, TransportError):
+        return True
+    status = getattr(error, "status", None) or 0
+    return isinstance(error, ApiError) and (status == 429 or status >= 500)
 
 
 def iso(epoch):
@@ -353,7 +363,14 @@ class Rollout:
             track.phase = ALREADY
             track.reason = "already at %s" % self.target
             return None
-        if driver.get("phase") == "Abnormal" or status.get("phase") != "Available":
+        unhealthy = driver.get("phase") == "Abnormal" or status.get("phase") != "Available"
+        if unhealthy and cordoned_by_rollout(node):
+            # A rollout's earlier failure: report it again (never a silent skip of a node we cordoned).
+            track.phase, track.reason = FAILED, (
+                "left cordoned by %s: ModelArts shows the node %s with driver %s; repair it, then rerun"
+                % (knodes.cordon_owner(node), status.get("phase"), driver.get("phase")))
+            return None
+        if unhealthy:
             return self._skip(track, "ModelArts shows the node %s with driver %s"
                               % (status.get("phase"), driver.get("phase")))
         if driver.get("phase") in BUSY_DRIVER_PHASES:
@@ -499,12 +516,13 @@ class Rollout:
         track.drain = kdrain.NodeDrain(track.kube_name, plan, self.config["drain_timeout"],
                                        self.config.get("grace_period"), clock=self.clock)
 
-    def _step_drains(self):
-        """Advance every draining node by one eviction pass; returns the nodes now drained."""
-        draining = [t for t in self.tracks if t.phase == CORDONED]
+    def _step_drains(self, draining, pods=None):
+        """Advance the draining nodes given by one eviction pass; returns the nodes now drained.
+        ``pods`` is a ``pods_by_node`` snapshot taken after their cordon (listed here when None)."""
         if not draining:
             return []
-        pods = kdrain.pods_by_node(self.kube, [t.kube_name for t in draining])
+        if pods is None:
+            pods = kdrain.pods_by_node(self.kube, [t.kube_name for t in draining])
         drained = []
         for track in draining:
             if track.drain is None:
@@ -513,6 +531,12 @@ class Rollout:
                     continue
             try:
                 finished = track.drain.step(self.kube, pods.get(track.kube_name, []))
+            except (TransportError, ApiError) as error:
+                if transient(error):     # an API outage is the cycle's to ride out, not the node's failure
+                    raise
+                track.evicted = track.drain.report()["evicted"]
+                self._fail(track, str(error))
+                continue
             except LiteError as error:   # PDB still refusing or pods still terminating at drain_timeout
                 track.evicted = track.drain.report()["evicted"]
                 self._fail(track, str(error))
@@ -523,12 +547,13 @@ class Rollout:
         return drained
 
     def _start_upgrades(self, tracks):
-        """One batch-update for every node drained in this cycle (the state is written first)."""
+        """One batch-update for every node drained in this cycle."""
         if not tracks:
             return
-        # Write the state, then act. The in-memory phase changes only once the call went out, so a
-        # failed write or call leaves these nodes drained, to be launched again next cycle.
-        self._write_all([(t, UPGRADING, {}) for t in tracks])
+        # No state write here: the Node keeps "cordoned" until done. A rerun tells an upgrade that
+        # went out from one that did not by the ModelArts driver phase (Pending/Updating, or the
+        # target version), so this saves a PATCH per node on the critical path. The in-memory phase
+        # changes only once the call went out: a failed call leaves the nodes to be retried.
         names = [t.name for t in tracks]
         try:
             result = api.batch_update_nodes(self.cloud, self.pool_id, names,
@@ -709,8 +734,9 @@ class Rollout:
         return True
 
     def _fill_slots(self):
+        """Cordon pending nodes into free slots; returns the nodes launched."""
         if not self._may_launch():
-            return
+            return []
         total, per_pool = self._unavailable()
         launching = []
         for track in self.tracks:
@@ -726,18 +752,36 @@ class Rollout:
             per_pool[track.node_pool] = per_pool.get(track.node_pool, 0) + 1
         if launching:
             self._launch(launching)
+        return launching
 
     # -- the loop ----------------------------------------------------------------------------------
 
+    def _read_cluster(self, draining):
+        """The node list, and (while nodes drain) the pods on them, fetched concurrently: both are
+        round trips to the API server, and the cycle's latency is what delays every node."""
+        if not draining:
+            return knodes.list_nodes(self.kube), None
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            nodes = pool.submit(knodes.list_nodes, self.kube)
+            pods = pool.submit(kdrain.pods_by_node, self.kube, [t.kube_name for t in draining])
+        return nodes.result(), pods.result()
+
     def _cycle(self):
+        """One poll cycle. Steps chain inside it when nothing needs waiting for: a node drained by
+        now goes to batch-update first; a node seen upgraded is uncordoned, its slot refilled at
+        once, and the new node cordoned, drained and (when it has nothing to evict) upgraded."""
         if self.lock.due():
             self.lock.renew()
-        self.kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(self.kube)}
+        draining = [t for t in self.tracks if t.phase == CORDONED]
+        kube_nodes, pods = self._read_cluster(draining)
+        self.kube_nodes = {n["metadata"]["name"]: n for n in kube_nodes}
+        self._start_upgrades(self._step_drains(draining, pods))
         self._advance_upgrades()
         self._advance_smoke()
         self._timeouts()
-        self._fill_slots()
-        self._start_upgrades(self._step_drains())
+        # Pods listed after the cordon: a pod scheduled just before it is not missed.
+        self._start_upgrades(self._step_drains(self._fill_slots()))
 
     def run(self):
         self.started_wall, self.started_mono = self.wall(), self.clock()
@@ -755,7 +799,7 @@ class Rollout:
                 except (TransportError, ApiError) as error:
                     # A poll that failed after the client's own retries: the state is on the nodes,
                     # so the next cycle simply looks again. Persistent failure ends the run.
-                    if isinstance(error, ApiError) and error.status < 500 and error.status != 429:
+                    if not transient(error):
                         raise
                     errors += 1
                     self.emit("warning", "API trouble (%d in a row): %s" % (errors, error))

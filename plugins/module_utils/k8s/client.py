@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from urllib.parse import quote, urlencode
 
@@ -79,6 +80,7 @@ class KubeClient:
         self._configuration = configuration or load_configuration(kubeconfig, context)
         self.host = self._configuration.host.rstrip("/")
         self._pool = pool
+        self._pool_lock = threading.Lock()   # callers may send concurrent requests (one pool for all)
 
     def __repr__(self):
         return "KubeClient(context=%r, host=%r)" % (self.context, self.host)
@@ -87,10 +89,11 @@ class KubeClient:
 
     def _get_pool(self):
         """The kubernetes library's urllib3 pool for this configuration (CA, client cert, proxy)."""
-        if self._pool is None:
-            from kubernetes.client import rest
-            self._configuration.retries = False   # retries are ours, below, with typed errors
-            self._pool = rest.RESTClientObject(self._configuration).pool_manager
+        with self._pool_lock:
+            if self._pool is None:
+                from kubernetes.client import rest
+                self._configuration.retries = False   # retries are ours, below, with typed errors
+                self._pool = rest.RESTClientObject(self._configuration).pool_manager
         return self._pool
 
     def _auth_headers(self):
@@ -222,7 +225,7 @@ def error_from_response(method, path, status, text):
         error_class = KubeConflictError
     elif status == 429:
         error_class = KubeThrottledError
-    error = error_class(status, reason or str(status), message or None, None, method, path)
+    error = error_class(status, reason or None, message or None, None, method, path)
     error.status_body = body
     return error
 

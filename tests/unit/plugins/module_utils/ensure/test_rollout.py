@@ -13,7 +13,11 @@ import pytest
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_window as W
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout_lock import PoolLock
-from ansible_collections.modelarts.lite.plugins.module_utils.errors import PreconditionError, ValidationError
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
+    PreconditionError,
+    TransportError,
+    ValidationError,
+)
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError, KubeNotFoundError
 
 OLD = "7.1.0.9.220-23.0.6"
@@ -102,7 +106,9 @@ class FakePool:
         if path == "/api/v1/nodes":
             return json.loads(json.dumps(list(self.nodes.values())))
         if path == "/api/v1/pods":
-            return json.loads(json.dumps(self.pods))
+            selector = (query or {}).get("fieldSelector") or ""
+            node = selector[len("spec.nodeName="):] if selector.startswith("spec.nodeName=") else None
+            return json.loads(json.dumps([p for p in self.pods if node is None or p["spec"].get("nodeName") == node]))
         return []
 
     def get(self, path, query=None):
@@ -265,6 +271,67 @@ def test_sliding_window_no_wave_barrier_and_budget(fake_api):
     # ModelArts calls per node: one list per confirming or background cycle, batch-updates shared.
     calls = pool.calls["list"] + pool.calls["batch_update"]
     assert calls <= 4 * 6, pool.calls
+
+
+def test_two_node_writes_and_steps_chained_within_a_cycle(fake_api, monkeypatch):
+    """One PATCH cordons and marks a node, one uncordons and marks it done; nothing in between.
+    A node with nothing to evict is cordoned and upgraded in the same cycle, and a finished node's
+    slot is refilled in the cycle that sees it finished."""
+    clock = Clock()
+    pool = fake_api(FakePool(clock, 4))
+    # node-0 runs a Deployment pod: its drain must see the pod gone before the upgrade starts.
+    pool.pods = [{"metadata": {"namespace": "default", "name": "train-0", "uid": "u0",
+                               "ownerReferences": [{"kind": "ReplicaSet", "name": "train", "controller": True}]},
+                  "spec": {"nodeName": "10.0.0.0"}, "status": {"phase": "Running"}}]
+    patches, events = {}, []
+    original_patch, original_batch = pool.merge_patch, pool.batch_update_nodes
+
+    def patch(path, body):
+        node = path.rsplit("/", 1)[1]
+        patches.setdefault(node, []).append(json.loads(body["metadata"]["annotations"][R.STATE_ANNOTATION])["phase"])
+        events.append((clock(), "cordon" if (body.get("spec") or {}).get("unschedulable") else "write", node))
+        return original_patch(path, body)
+
+    def batch(client, pool_id, names, driver=None, **kwargs):
+        events.extend((clock(), "upgrade", pool.records[name]["status"]["privateIp"]) for name in names)
+        return original_batch(client, pool_id, names, driver=driver, **kwargs)
+    pool.merge_patch = patch
+    monkeypatch.setattr(R.api, "batch_update_nodes", batch)
+    report = plan_and_run(engine(pool, clock, max_unavailable="1"), pool)
+    assert report["status"] == R.SUCCEEDED
+    assert patches == {ip: [R.CORDONED, R.DONE] for ip in pool.nodes}, patches
+    cordoned = {node: at for at, kind, node in events if kind == "cordon"}
+    upgraded = {node: at for at, kind, node in events if kind == "upgrade"}
+    finished = sorted(at for at, kind, _node in events if kind == "write")
+    for node in pool.nodes:
+        if node == "10.0.0.0":
+            assert upgraded[node] > cordoned[node], "the evicted pod is waited for"
+        else:
+            assert upgraded[node] == cordoned[node], "nothing to evict: upgraded in the cordon's cycle"
+    # One slot: each next node is cordoned in the very cycle the previous one was uncordoned.
+    starts = sorted(cordoned.values())
+    assert starts[1:] == finished[:-1], (starts, finished)
+
+
+def test_an_api_outage_during_eviction_is_ridden_out_not_a_node_failure(fake_api):
+    clock = Clock()
+    pool = fake_api(FakePool(clock, 2))
+    pool.pods = [{"metadata": {"namespace": "default", "name": "train-%d" % i, "uid": "u%d" % i,
+                               "ownerReferences": [{"kind": "ReplicaSet", "name": "train", "controller": True}]},
+                  "spec": {"nodeName": "10.0.0.%d" % i}, "status": {"phase": "Running"}} for i in range(2)]
+    original = pool.request
+    outages = {"left": 2}
+
+    def request(method, path, body=None, **kwargs):
+        if path.endswith("/eviction") and outages["left"]:
+            outages["left"] -= 1
+            raise TransportError(method, path, "RemoteDisconnected: the API server restarted")
+        return original(method, path, body=body, **kwargs)
+    pool.request = request
+    report = plan_and_run(engine(pool, clock, max_unavailable="1"), pool)
+    assert outages["left"] == 0
+    assert report["status"] == R.SUCCEEDED, report
+    assert report["counts"] == {"done": 2}
 
 
 def test_per_node_pool_limit(fake_api):
