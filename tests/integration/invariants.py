@@ -1,0 +1,132 @@
+"""Safety invariants of a rolling driver upgrade, read from the simulator's own records.
+
+Every check replays the simulator's history (`/_sim/history`) or audit log, or reads the cluster
+itself, never the role's output alone, so a run that reports success while breaking a rule fails.
+`check_all` runs the shared set after each fault-matrix row.
+"""
+import json
+import subprocess
+
+OWNER_PREFIX = "rolling-driver-upgrade/"
+CORDON_OWNER = "modelarts.lite/cordoned-by"
+DRIVER_LABEL = "os.modelarts.node/npu.firmware.driver.version"
+MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def kubectl_json(sim, pool_id, *args):
+    proc = subprocess.run(["kubectl", "--kubeconfig", sim.env["kubeconfig"], "--context", pool_id, *args,
+                           "-o", "json"], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout)
+
+
+def kube_nodes(sim, pool_id):
+    return {n["metadata"]["name"]: n for n in kubectl_json(sim, pool_id, "get", "nodes")["items"]}
+
+
+def k8s_history(sim, pool_id, since=0):
+    return [e for e in sim.history(since) if e.get("kind") == "k8s" and e.get("pool_id") == pool_id]
+
+
+def most_nodes_out(sim, pool_id, since=0, initially_out=None):
+    """Replay readiness and schedulability: the most nodes cordoned or NotReady at once, starting
+    from `initially_out` (out_at_start() taken before the run)."""
+    start = initially_out or {}
+    cordoned, not_ready = set(start.get("cordoned", ())), set(start.get("not_ready", ()))
+    worst = len(cordoned | not_ready)
+    for entry in k8s_history(sim, pool_id, since):
+        event, node = entry.get("event"), entry.get("node")
+        if event == "node_unschedulable":
+            cordoned.add(node)
+        elif event == "node_schedulable":
+            cordoned.discard(node)
+        elif event == "node_not_ready":
+            not_ready.add(node)
+        elif event == "node_ready":
+            not_ready.discard(node)
+        worst = max(worst, len(cordoned | not_ready))
+    return worst
+
+
+def out_at_start(sim, pool_id):
+    """{"cordoned": [...], "not_ready": [...]}: nodes already out before a run (they use up the budget too)."""
+    nodes = kube_nodes(sim, pool_id)
+    return {"cordoned": sorted(name for name, node in nodes.items() if node["spec"].get("unschedulable")),
+            "not_ready": sorted(name for name, node in nodes.items()
+                                if not any(c["type"] == "Ready" and c["status"] == "True"
+                                           for c in node.get("status", {}).get("conditions", [])))}
+
+
+def pdb_breaches(sim, pool_id, guarded_prefixes, since=0):
+    """Pods of PDB-guarded workloads that left other than through an accepted (PDB-checked) eviction."""
+    history = k8s_history(sim, pool_id, since)
+    evicted = {e["pod"] for e in history if e.get("event") == "eviction"}
+    return [e for e in history
+            if e.get("event") in ("pod_terminating", "pod_deleted")
+            and str(e.get("pod", "")).startswith(tuple(guarded_prefixes))
+            and e.get("reason") != "evicted" and e["pod"] not in evicted]
+
+
+def driver_changes(sim, pool_id, since=0):
+    """{ModelArts node: [versions it was moved to]} from the ModelArts history."""
+    changes = {}
+    for entry in sim.history(since):
+        if entry.get("kind") == "node" and entry.get("pool_id") == pool_id and "driver_version" in entry \
+                and entry.get("previous_driver_version") not in (None, entry["driver_version"]):
+            changes.setdefault(entry["node"], []).append(entry["driver_version"])
+    return changes
+
+
+def our_cordons(sim, pool_id):
+    """{Kubernetes node: annotations} of the nodes a rollout cordoned and left cordoned."""
+    found = {}
+    for name, node in kube_nodes(sim, pool_id).items():
+        annotations = node["metadata"].get("annotations") or {}
+        if node["spec"].get("unschedulable") and str(annotations.get(CORDON_OWNER, "")).startswith(OWNER_PREFIX):
+            found[name] = annotations
+    return found
+
+
+def unreported_cordons(sim, pool_id, report):
+    """Nodes we left cordoned that the report does not list as failed (or in flight) with a reason."""
+    reported = {n.get("kube_name") for n in (report or {}).get("nodes", [])
+                if n.get("result") in ("failed", "cordoned", "upgrading", "verifying", "smoke") and n.get("reason")}
+    return sorted(set(our_cordons(sim, pool_id)) - reported)
+
+
+def mutations(entries):
+    return [e for e in entries if e.get("method") in MUTATING]
+
+
+def check_all(sim, pool, since, max_unavailable, report, initially_out=None, guarded_prefixes=("default/web-",)):
+    """The shared invariants; returns a list of broken ones (empty when all hold)."""
+    broken = []
+    worst = most_nodes_out(sim, pool["id"], since, initially_out)
+    if worst > max_unavailable:
+        broken.append("%d nodes were cordoned or NotReady at once, max_unavailable is %d" % (worst, max_unavailable))
+    breaches = pdb_breaches(sim, pool["id"], guarded_prefixes, since)
+    if breaches:
+        broken.append("PDB-guarded pods left without an accepted eviction: %s" % breaches[:3])
+    unreported = unreported_cordons(sim, pool["id"], report)
+    if unreported:
+        broken.append("left cordoned by a rollout without a failure in the report: %s" % unreported)
+    twice = {node: versions for node, versions in driver_changes(sim, pool["id"], since).items() if len(versions) > 1}
+    if twice:
+        broken.append("nodes upgraded more than once: %s" % twice)
+    return broken
+
+
+def converged(sim, pool, target):
+    """Every node runs the target in ModelArts and Kubernetes and none is left cordoned."""
+    problems = []
+    status, body, _ = sim.request("GET", "/v2/{project_id}/pools/%s/nodes" % pool["id"])
+    assert status == 200, body
+    for item in body.get("items", []):
+        driver = (item.get("status") or {}).get("driver") or {}
+        if driver.get("version") != target or driver.get("phase") != "Running":
+            problems.append("%s: driver %s %s" % (item["metadata"]["name"], driver.get("version"), driver.get("phase")))
+    for name, node in kube_nodes(sim, pool["id"]).items():
+        if node["spec"].get("unschedulable"):
+            problems.append("%s still cordoned" % name)
+        if (node["metadata"].get("labels") or {}).get(DRIVER_LABEL) != target:
+            problems.append("%s: driver label %s" % (name, node["metadata"]["labels"].get(DRIVER_LABEL)))
+    return problems
