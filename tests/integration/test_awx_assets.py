@@ -116,6 +116,43 @@ def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
     assert (private / "artifacts" / "it" / "status").read_text().strip() == "successful"
 
 
+def test_ansible_runner_shows_rolling_upgrade_progress_per_node(sim, tmp_path):
+    """The rolling upgrade playbook under ansible-runner: while the job runs, the event stream
+    carries each node's transitions (one loop item per progress tick), and the report reaches
+    AWX as set_stats artifact data."""
+    pool = sim.seed([{"name": "runner-roll", "nodes": 3, "driver_version": "7.1.0.9.220-23.0.6",
+                      "workloads": {"ready_nodes": True,
+                                    "deployments": [{"name": "web", "replicas": 2, "pdb": {"minAvailable": 1}}]}}]
+                    )["pools"][0]
+    private = tmp_path / "runner"
+    (private / "project").mkdir(parents=True)
+    shutil.copy(REPO / "playbooks" / "rolling_driver_upgrade.yml", private / "project" / "rolling_driver_upgrade.yml")
+    (private / "inventory").mkdir()
+    (private / "inventory" / "hosts").write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n"
+                                                 % sys.executable)
+    (private / "env").mkdir()
+    env = dict(sim.env_vars(), ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH",
+                                                                       str(REPO / "build" / "install")))
+    (private / "env" / "envvars").write_text(json.dumps(env))
+    (private / "env" / "extravars").write_text(json.dumps({
+        "rolling_driver_upgrade_pool": pool["id"], "rolling_driver_upgrade_driver_version": "7.5.0.5.220-24.1.0.3",
+        "rolling_driver_upgrade_progress_interval": 1, "rolling_driver_upgrade_report_dir": str(tmp_path)}))
+    result = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", "rolling_driver_upgrade.yml",
+                             "--ident", "roll"], capture_output=True, text=True, check=False,
+                            env=dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", ""))))
+    assert result.returncode == 0, result.stdout[-4000:]
+    events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "roll" / "job_events").glob("*.json"),
+                                                        key=lambda p: int(p.name.split("-")[0]))]
+    progress = [e for e in events if e["event"] == "runner_item_on_ok"
+                and "Rollout progress" in e["event_data"].get("task", "")]
+    assert len(progress) >= 2, "progress must arrive as several events while the run goes"
+    text = "\n".join(json.dumps(e["event_data"]["res"]) for e in progress)
+    for ip in pool["private_ips"].values():
+        assert ip in text, "no progress event names node %s" % ip
+    stats = [e for e in events if e["event"] == "playbook_on_stats"][-1]
+    assert stats["event_data"]["artifact_data"]["rolling_driver_upgrade"]["status"] == "succeeded"
+
+
 def test_builder_requirements_copy_is_current():
     """ansible-builder reads meta/requirements.txt, introspection of an installed collection reads
     requirements.txt: they must say the same."""
