@@ -2,7 +2,7 @@
 kubespray-style baseline, plus module overhead and _info at scale. Writes bench/results.json and
 prints a table. See bench/README.md for the method.
 
-    .venv/bin/python bench/run.py                 # the full matrix (well under 30 min on 2 cores)
+    .venv/bin/python bench/run.py                 # the full matrix (long; not yet timed end to end)
     .venv/bin/python bench/run.py --quick         # 16 and 64 nodes only, a few minutes
     .venv/bin/python bench/run.py --sizes 256 --max-unavailable 8 --methods role
 """
@@ -32,7 +32,7 @@ NPU_FLAVOR = "modelarts.bm.npu.arm.8snt9b3.d"
 DRIVERS = ("7.1.0.9.220-23.0.6", "7.5.0.5.220-24.1.0.3")   # Snt9b: each run upgrades to the other one
 MEAN_DRIVER_UPGRADE_SIM_SECONDS = 60 + 720 * 1.082 + 20     # Pending + Updating x mean of 2**U(-1, 1) + Ready delay
 SEED = 11
-# Limits that keep the whole run well under 30 minutes on 2 cores (documented in README.md).
+# Limits that keep the whole run shorter (documented in README.md).
 SEQUENTIAL_NODE_CAP = 8       # max_unavailable 1 upgrades at most this many nodes of a pool
 BASELINE_FORKS_CAP = 50       # one ansible worker process per node in a wave, on the controller
 BASELINE_NODE_CAP = 256       # the baseline upgrades at most this many nodes of the 1,024 pool
