@@ -22,6 +22,10 @@ def main():
             failed = []
             for scenario in scenarios:
                 print("== molecule test -s %s" % scenario, flush=True)
+                # Molecule keeps "prepared" state between runs under ~/.ansible/tmp; a fresh simulator
+                # has none of the prepared pools, so each scenario starts from a clean slate.
+                subprocess.run([str(BIN / "molecule"), "reset", "-s", scenario], cwd=HERE.parent, env=env,
+                               check=False, capture_output=True)
                 if subprocess.run([str(BIN / "molecule"), "test", "-s", scenario], cwd=HERE.parent, env=env).returncode:
                     failed.append(scenario)
         finally:

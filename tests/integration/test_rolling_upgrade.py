@@ -19,6 +19,8 @@ import pytest
 
 from modelarts_sim.testing import start_simulator
 
+from invariants import driver_changes, k8s_history, most_nodes_out
+
 OLD = "7.1.0.9.220-23.0.6"
 NEW = "7.5.0.5.220-24.1.0.3"
 STATE_ANNOTATION = "modelarts.lite/driver-upgrade"
@@ -116,37 +118,6 @@ def wait_for(predicate, timeout, what):
     raise AssertionError("timed out waiting for %s" % what)
 
 
-def k8s_history(sim, pool_id, since=0):
-    return [e for e in sim.history(since) if e.get("kind") == "k8s" and e.get("pool_id") == pool_id]
-
-
-def max_unavailable_seen(sim, pool_id, since=0):
-    """Replay readiness/schedulability history: the most nodes cordoned or NotReady at once."""
-    cordoned, not_ready, worst = set(), set(), 0
-    for entry in k8s_history(sim, pool_id, since):
-        event, node = entry.get("event"), entry.get("node")
-        if event == "node_unschedulable":
-            cordoned.add(node)
-        elif event == "node_schedulable":
-            cordoned.discard(node)
-        elif event == "node_not_ready":
-            not_ready.add(node)
-        elif event == "node_ready":
-            not_ready.discard(node)
-        worst = max(worst, len(cordoned | not_ready))
-    return worst
-
-
-def driver_changes(sim, pool_id, since=0):
-    """{ModelArts node: [versions it was moved to]} from the ModelArts history."""
-    changes = {}
-    for entry in sim.history(since):
-        if entry.get("kind") == "node" and entry.get("pool_id") == pool_id and "driver_version" in entry \
-                and entry.get("previous_driver_version") not in (None, entry["driver_version"]):
-            changes.setdefault(entry["node"], []).append(entry["driver_version"])
-    return changes
-
-
 def upgrade_requests(sim, pool_id, since_mark=0):
     """ModelArts node names named in accepted batch-update calls (one entry per request per node)."""
     names = []
@@ -198,7 +169,7 @@ def test_rollout_respects_budget_and_pdbs(ansible, sim, tmp_path):
     assert driver_changes(sim, pool["id"], since) == {name: [NEW] for name in pool["nodes"]}
     assert sorted(upgrade_requests(sim, pool["id"], mark)) == sorted(pool["nodes"])
     # The sliding window never exceeded max_unavailable=2, and it was used (not one node at a time).
-    assert max_unavailable_seen(sim, pool["id"], since) == 2
+    assert most_nodes_out(sim, pool["id"], since) == 2
     evicted = assert_pdb_respected(sim, pool["id"], since)
     assert evicted, "the web pods must have been evicted through the Eviction API"
     # Every node ends schedulable, Ready, labelled with the new driver, state done.
@@ -301,7 +272,7 @@ def test_concurrent_run_is_refused_and_killed_run_resumes(ansible, sim, tmp_path
     run_role(ansible, role_vars(pool, tmp_path, "kill-2"))
     assert driver_changes(sim, pool["id"], since) == {name: [NEW] for name in pool["nodes"]}
     assert sorted(upgrade_requests(sim, pool["id"], mark)) == sorted(pool["nodes"])
-    assert max_unavailable_seen(sim, pool["id"], since) <= 2
+    assert most_nodes_out(sim, pool["id"], since) <= 2
     assert_pdb_respected(sim, pool["id"], since)
     assert not any(n["spec"].get("unschedulable") for n in kube_nodes(sim, pool["id"]).values())
     report = json.loads((tmp_path / "kill-2.json").read_text())
