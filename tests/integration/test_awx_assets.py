@@ -88,12 +88,10 @@ def test_ansible_builder_create(tmp_path):
     assert "modelarts.lite" in (context / "_build" / "requirements.yml").read_text()
 
 
-def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
-    """The provision playbook under ansible-runner, as AWX runs it: the event stream has
-    runner_on_ok per task and host, and the job succeeds."""
-    private = tmp_path / "runner"
+def run_under_ansible_runner(sim, private, playbook, ident, extravars):
+    """Lay out an ansible-runner private data dir the way AWX does and run one playbook in it."""
     (private / "project").mkdir(parents=True)
-    shutil.copy(REPO / "playbooks" / "provision.yml", private / "project" / "provision.yml")
+    shutil.copy(REPO / "playbooks" / playbook, private / "project" / playbook)
     (private / "inventory").mkdir()
     (private / "inventory" / "hosts").write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n"
                                                  % sys.executable)
@@ -101,13 +99,20 @@ def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
     env = dict(sim.env_vars(), ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH",
                                                                        str(REPO / "build" / "install")))
     (private / "env" / "envvars").write_text(json.dumps(env))
-    (private / "env" / "extravars").write_text(json.dumps({
+    (private / "env" / "extravars").write_text(json.dumps(extravars))
+    return subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", playbook, "--ident", ident],
+                          capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", ""))))
+
+
+def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
+    """The provision playbook under ansible-runner, as AWX runs it: the event stream has
+    runner_on_ok per task and host, and the job succeeds."""
+    private = tmp_path / "runner"
+    result = run_under_ansible_runner(sim, private, "provision.yml", "it", {
         "provision_verify_delay": 1,
         "provision_pools": [{"name": "runner-a", "vpc_id": "v", "subnet_id": "s",
-                             "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}]}))
-    result = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", "provision.yml", "--ident", "it"],
-                            capture_output=True, text=True, check=False,
-                            env=dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", ""))))
+                             "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}]})
     assert result.returncode == 0, result.stdout[-4000:]
     events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "it" / "job_events").glob("*.json"))]
     ok_tasks = {e["event_data"]["task"] for e in events if e["event"] == "runner_on_ok"}
@@ -125,21 +130,9 @@ def test_ansible_runner_shows_rolling_upgrade_progress_per_node(sim, tmp_path):
                                     "deployments": [{"name": "web", "replicas": 2, "pdb": {"minAvailable": 1}}]}}]
                     )["pools"][0]
     private = tmp_path / "runner"
-    (private / "project").mkdir(parents=True)
-    shutil.copy(REPO / "playbooks" / "rolling_driver_upgrade.yml", private / "project" / "rolling_driver_upgrade.yml")
-    (private / "inventory").mkdir()
-    (private / "inventory" / "hosts").write_text("localhost ansible_connection=local ansible_python_interpreter=%s\n"
-                                                 % sys.executable)
-    (private / "env").mkdir()
-    env = dict(sim.env_vars(), ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH",
-                                                                       str(REPO / "build" / "install")))
-    (private / "env" / "envvars").write_text(json.dumps(env))
-    (private / "env" / "extravars").write_text(json.dumps({
+    result = run_under_ansible_runner(sim, private, "rolling_driver_upgrade.yml", "roll", {
         "rolling_driver_upgrade_pool": pool["id"], "rolling_driver_upgrade_driver_version": "7.5.0.5.220-24.1.0.3",
-        "rolling_driver_upgrade_progress_interval": 1, "rolling_driver_upgrade_report_dir": str(tmp_path)}))
-    result = subprocess.run([str(BIN / "ansible-runner"), "run", str(private), "-p", "rolling_driver_upgrade.yml",
-                             "--ident", "roll"], capture_output=True, text=True, check=False,
-                            env=dict(os.environ, PATH="%s:%s" % (BIN, os.environ.get("PATH", ""))))
+        "rolling_driver_upgrade_progress_interval": 1, "rolling_driver_upgrade_report_dir": str(tmp_path)})
     assert result.returncode == 0, result.stdout[-4000:]
     events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "roll" / "job_events").glob("*.json"),
                                                         key=lambda p: int(p.name.split("-")[0]))]
