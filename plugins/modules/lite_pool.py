@@ -282,7 +282,7 @@ pool:
       description: Name of the last order (create or scale) the service placed for this pool.
       type: str
 diff:
-  description: The pool before and after, with O(ansible_diff_mode).
+  description: The pool before and after, with C(--diff).
   returned: when diff mode is on
   type: dict
 """

@@ -118,7 +118,7 @@ def check_all(sim, pool, since, max_unavailable, report, initially_out=None, gua
 def converged(sim, pool, target):
     """Every node runs the target in ModelArts and Kubernetes and none is left cordoned."""
     problems = []
-    status, body, _ = sim.request("GET", "/v2/{project_id}/pools/%s/nodes" % pool["id"])
+    status, body, _headers = sim.request("GET", "/v2/{project_id}/pools/%s/nodes" % pool["id"])
     assert status == 200, body
     for item in body.get("items", []):
         driver = (item.get("status") or {}).get("driver") or {}

@@ -176,8 +176,8 @@ def outcome(ansible, sim, tmp_path_factory):
                                "supernodes": [{"name": "bad-sn", "servers": 2, "root_volume_size": 200}]})
     mark = len(sim.audit_entries())
     report_dir = str(tmp_path_factory.mktemp("reports"))
-    tasks = [module_task(case_id, module, args) for case_id, module, args, _ in MODULE_CASES]
-    tasks += [role_block(case_id, variables, report_dir) for case_id, variables, _ in ROLE_CASES]
+    tasks = [module_task(case_id, module, args) for case_id, module, args, _message in MODULE_CASES]
+    tasks += [role_block(case_id, variables, report_dir) for case_id, variables, _message in ROLE_CASES]
     playbook = ansible.workdir / "bad_input.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
                                      "vars": {"node0": sorted(pool["nodes"])[0],

@@ -71,10 +71,10 @@ FAILING_TASKS = [
     {"name": "temporary key, good token", "modelarts.lite.lite_pool_info": {
         "access_key": "{{ temp_ak }}", "secret_key": "{{ temp_sk }}", "security_token": "{{ token }}"}},
     {"name": "plain http", "modelarts.lite.lite_pool_info": {"endpoint": "http://127.0.0.1:9"}},
-    {"name": "refused rollout", "modelarts.lite.lite_rollout": {"pool": "canary-pool", "driver_version": NEW,
-                                                                 "max_unavailable": "0"}},
-    {"name": "unknown node", "modelarts.lite.lite_node": {"pool": "canary-pool", "nodes": ["nope"],
-                                                           "state": "cordoned"}},
+    {"name": "refused rollout",
+     "modelarts.lite.lite_rollout": {"pool": "canary-pool", "driver_version": NEW, "max_unavailable": "0"}},
+    {"name": "unknown node",
+     "modelarts.lite.lite_node": {"pool": "canary-pool", "nodes": ["nope"], "state": "cordoned"}},
     {"name": "unknown server", "modelarts.lite.lite_server_os": {"name": "nope", "operation": "switch", "image": "x"}},
 ]
 
@@ -91,11 +91,11 @@ def test_no_canary_anywhere(sim, world):
     outputs.append(run_vvv(sim, world, REPO / "playbooks" / "rolling_driver_upgrade.yml", dict(
         common, rolling_driver_upgrade_pool="canary-pool", rolling_driver_upgrade_driver_version="7.7.0.9.220-25.2.1",
         rolling_driver_upgrade_progress_interval=1, rolling_driver_upgrade_run_id="canary-bad"), expect_rc=(2,)))
+    new_pool = {"name": "canary-new", "vpc_id": "vpc-c", "subnet_id": "subnet-c", "driver_version": OLD,
+                "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}
     outputs.append(run_vvv(sim, world, REPO / "playbooks" / "provision.yml", {
         "provision_verify_delay": 1, "provision_report_path": str(world["reports"] / "provision.json"),
-        "provision_pools": [{"name": "canary-new", "vpc_id": "vpc-c", "subnet_id": "subnet-c", "driver_version": OLD,
-                             "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}]},
-        expect_rc=(0,)))
+        "provision_pools": [new_pool]}, expect_rc=(0,)))
     outputs.append(run_vvv(sim, world, REPO / "playbooks" / "stress_test.yml", {
         "stress_test_pool": "canary-pool", "stress_test_wait_delay": 1, "stress_test_run_now": True}, expect_rc=(0,)))
     outputs.append(run_vvv(sim, world, REPO / "playbooks" / "supernode_scale.yml", {

@@ -298,7 +298,7 @@ class CloudClient:
         Works when the server ignores ``limit`` and returns everything in one page.
         """
         items, seen_tokens, token = [], set(), None
-        for _ in range(max_pages):
+        for _page in range(max_pages):
             page_query = dict(query or {})
             if limit:
                 page_query["limit"] = limit
@@ -322,7 +322,7 @@ class CloudClient:
         ignored paging and sent everything (a page longer than ``limit`` or a repeated page).
         """
         items, previous, offset = [], None, 0
-        for _ in range(max_pages):
+        for _page in range(max_pages):
             page_query = dict(query or {}, limit=limit, offset=offset)
             page = self.request("GET", path, query=page_query)
             batch = page.get(items_key) or []

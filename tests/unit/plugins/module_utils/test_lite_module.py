@@ -34,9 +34,10 @@ def run_module(args, ensure_fn, capsys, spec=None, **kwargs):
 
 
 def test_result_passes_through_and_diff_is_dropped_without_diff_mode(capsys):
-    result = run_module(dict(BASE_ARGS, name="p"), lambda m: {"changed": True, "pool": {"name": m.params["name"]},
-                                                             "diff": {"before": {}, "after": {"name": "p"}}},
-                        capsys, spec={"name": {"type": "str", "required": True}})
+    def ensure(module):
+        return {"changed": True, "pool": {"name": module.params["name"]}, "diff": {"before": {}, "after": {"name": "p"}}}
+
+    result = run_module(dict(BASE_ARGS, name="p"), ensure, capsys, spec={"name": {"type": "str", "required": True}})
     assert result["changed"] is True and result["pool"] == {"name": "p"} and "diff" not in result
 
 

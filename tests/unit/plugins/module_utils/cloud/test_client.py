@@ -33,6 +33,7 @@ from ansible_collections.modelarts.lite.tests.unit.plugins.module_utils.cloud.fa
 
 # -- endpoints --------------------------------------------------------------------------------
 
+
 def test_default_endpoints():
     assert default_endpoint("cn-north-4") == "https://modelarts.cn-north-4.myhuaweicloud.com"
     assert default_endpoint("ap-southeast-1") == "https://modelarts.ap-southeast-1.myhuaweicloud.cn"
@@ -107,7 +108,7 @@ def test_429_retried_on_post_honouring_retry_after():
 
 def test_429_exhausted_raises_throttled_with_details():
     clock = FakeClock()
-    script = [err(429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}) for _ in range(3)]
+    script = [err(429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}) for _i in range(3)]
     client = make_client(script, clock=clock, max_retries=2)
     with pytest.raises(ThrottledError) as info:
         client.request("GET", "/v2/p/pools")
@@ -129,7 +130,7 @@ def test_retry_after_beyond_budget_gives_up_without_sleeping():
 
 def test_budget_bounds_total_retry_time():
     clock = FakeClock()
-    script = [err(503, {"error_code": "ModelArts.5000", "error_msg": "try later"}) for _ in range(20)]
+    script = [err(503, {"error_code": "ModelArts.5000", "error_msg": "try later"}) for _i in range(20)]
     client = make_client(script, clock=clock, max_retries=50, retry_budget=30, backoff_cap=8)
     with pytest.raises(ApiError) as info:
         client.request("GET", "/x")
@@ -232,7 +233,7 @@ def test_error_classes(status, body, error_class):
     client = make_client([err(status, body)])
     with pytest.raises(ApiError) as info:
         client.request("GET", "/v2/p/pools/x")
-    assert type(info.value) is error_class
+    assert type(info.value) is error_class  # pylint: disable=unidiomatic-typecheck  # the exact class, not a subclass
     text = str(info.value)
     assert body["error_code"] in text and "req-%d" % status in text and "GET /v2/p/pools/x" in text
 
@@ -254,7 +255,7 @@ def test_no_secret_in_any_error_or_repr():
     script = [err(401, echo), requests.exceptions.SSLError("handshake with %s" % CANARY_SK)]
     client = make_client(script, security_token=CANARY_TOKEN)
     errors = []
-    for _ in range(2):
+    for _i in range(2):
         with pytest.raises(Exception) as info:
             client.request("GET", "/x")
         errors.append(info.value)

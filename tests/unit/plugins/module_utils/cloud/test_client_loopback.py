@@ -94,8 +94,8 @@ def client(server):
 
 
 def test_iam_lookup_then_signed_calls_verified_by_vendor_signer(client):
-    client.request("GET", client.path("v2", "pools"), query={"labelSelector": "os.modelarts/name=a b,c",
-                                                               "state": ["x", "a"], "flag": True})
+    query = {"labelSelector": "os.modelarts/name=a b,c", "state": ["x", "a"], "flag": True}
+    client.request("GET", client.path("v2", "pools"), query=query)
     pools.patch_pool(client, "pool-ü 1", {"spec": {"resources": [{"flavor": "f", "count": 2}]}})
     pools.batch_delete_nodes(client, "pool-1", ["n1", "n2"])
     assert [entry["valid"] for entry in Handler.log] == [True, True, True, True]

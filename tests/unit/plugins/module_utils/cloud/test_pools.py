@@ -65,7 +65,7 @@ def sent(client, index=0):
      {"nodeNames": ["n1"], "actions": ["delete"]}, "application/json"),
     (lambda c: pools.show_order(c, "order.p-abcde"), "GET", V1 + "/orders/order.p-abcde", None, "application/json"),
     (lambda c: pools.show_pool_job(c, "job-1"), "GET", V2 + "/jobs/job-1", None, "application/json"),
-    (lambda c: pools.show_plugin_template(c), "GET", V1 + "/plugintemplates/npu-driver", None, "application/json"),
+    (pools.show_plugin_template, "GET", V1 + "/plugintemplates/npu-driver", None, "application/json"),
 ])
 def test_wire_calls(call, method, path, body, content_type):
     client = make_client([ok()])

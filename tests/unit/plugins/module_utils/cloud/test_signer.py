@@ -102,22 +102,22 @@ ALPHABET = ("abcXYZ019-_.~ /?#[]@!$&'()*+,;=%:é中ü\u00a0\t"
 
 
 def _text(rng, min_len=0, max_len=12):
-    return "".join(rng.choice(ALPHABET) for _ in range(rng.randint(min_len, max_len)))
+    return "".join(rng.choice(ALPHABET) for _i in range(rng.randint(min_len, max_len)))
 
 
 def _request(rng):
     from urllib.parse import quote
-    segments = ["v%d" % rng.choice((1, 2)), PID] + [_text(rng, 1) for _ in range(rng.randint(1, 4))]
+    segments = ["v%d" % rng.choice((1, 2)), PID] + [_text(rng, 1) for _i in range(rng.randint(1, 4))]
     # Path parameters are percent-encoded by the caller, as the SDK client does.
     path = "/" + "/".join(quote(s, safe="") for s in segments)
     if rng.random() < 0.2:
         path += "/"
     query = {}
-    for _ in range(rng.randint(0, 4)):
+    for _i in range(rng.randint(0, 4)):
         key = _text(rng, 1, 6)
         kind = rng.random()
         if kind < 0.25:
-            query[key] = sorted({_text(rng) for _ in range(rng.randint(1, 3))})
+            query[key] = sorted({_text(rng) for _i in range(rng.randint(1, 3))})
         elif kind < 0.4:
             query[key] = rng.choice((True, False))
         elif kind < 0.55:
@@ -139,7 +139,7 @@ def _request(rng):
     size = rng.choice((0, 0, 1, 50, 4096, 70000))
     body = json.dumps({"data": _text(rng, size // 2, size)}) if size else ""
     host = rng.choice((HOST, "127.0.0.1:18443", "localhost"))
-    token = rng.choice((None, "STS-" + "".join(rng.choice("ABCdef0123") for _ in range(40))))
+    token = rng.choice((None, "STS-" + "".join(rng.choice("ABCdef0123") for _i in range(40))))
     method = rng.choice(("GET", "POST", "PUT", "PATCH", "DELETE"))
     return method, host, path, query, headers, body, token
 
@@ -163,7 +163,7 @@ def _sdk_sign(method, host, path, query, headers, body, token):
 @pytest.mark.parametrize("seed", range(6))
 def test_matches_vendor_signer(seed):
     rng = random.Random(1000 + seed)
-    for _ in range(60):
+    for _i in range(60):
         method, host, path, query, headers, body, token = _request(rng)
         ours = Signer(AK, SK, security_token=token).sign(method, host, path, query, headers, body)
         theirs = _sdk_sign(method, host, path, query, headers, body, token)
