@@ -7,6 +7,7 @@ prints a table. See bench/README.md for the method.
     .venv/bin/python bench/run.py --sizes 256 --max-unavailable 8 --methods role
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -38,6 +39,9 @@ BASELINE_FORKS_CAP = 50       # one ansible worker process per node in a wave, o
 BASELINE_NODE_CAP = 256       # the baseline upgrades at most this many nodes of the 1,024 pool
 BASELINE_SKIP = {(1024, "8")}  # 32 waves of 8 on 1,024 nodes would cost ~4 minutes; 256 nodes show the same
 
+# The ratio target's run (target_run): the issue states it at 256 nodes.
+TARGET_POOL_NODES = 256
+TARGET_MAX_UNAVAILABLE = "8"
 TARGETS = {"ratio_at_256": 1.05, "modelarts_calls_per_node": 4.0, "module_overhead_vs_ping": 1.3,
            "info_seconds_2000": 2.0}
 
@@ -121,7 +125,7 @@ def workloads(size):
 
 
 def start_sized_simulator(workdir, size, time_scale):
-    sim = start_simulator(workdir / ("sim-%d" % size), time_scale=time_scale, seed=SEED, timeout=60)
+    sim = start_simulator(workdir / ("sim-%d-x%g" % (size, time_scale)), time_scale=time_scale, seed=SEED, timeout=60)
     started = time.perf_counter()
     seeded = sim.seed([{"name": "bench-%d" % size, "nodes": size, "flavor": NPU_FLAVOR, "node_pool": "np-a",
                         "driver_version": DRIVERS[0], "workloads": workloads(size)}])["pools"][0]
@@ -194,6 +198,9 @@ class Runner:
         started = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.workdir, check=False)
         wall = time.perf_counter() - started
+        if self.args.keep:
+            (self.workdir / ("%s.%d.out.json" % (pathlib.Path(playbook).stem, time.time()))).write_text(
+                proc.stdout, encoding="utf-8")
         try:
             output = json.loads(proc.stdout)
         except ValueError:
@@ -246,7 +253,7 @@ class Runner:
         first_start = min((start for start, _ in spans.values()), default=None)
         last_end = max((end for _, end in spans.values()), default=None)
         result = {
-            "method": method, "pool_nodes": size, "nodes_upgraded": upgraded, "nodes_requested": len(nodes),
+            "method": method, "time_scale": sim.env["time_scale"], "pool_nodes": size, "nodes_upgraded": upgraded, "nodes_requested": len(nodes),
             "max_unavailable": spec, "slots": slots, "forks": forks, "ok": proc.returncode == 0 and upgraded == len(nodes),
             "wall_seconds": round(wall, 2),
             "limit_packed_seconds": round(packed, 2) if packed else None,
@@ -258,6 +265,8 @@ class Runner:
             "upgrade_span_seconds": round(last_end - first_start, 2) if spans else None,
             "span_ratio": round((last_end - first_start) / packed, 3) if packed else None,
             "tail_seconds": round(sim_ended - last_end, 2) if spans else None,
+            # What the run added to the cloud's own time, in seconds: it does not shrink with T_node.
+            "overhead_seconds": round(wall - packed, 2) if packed else None,
             # Average time a max_unavailable slot sat idle per node between the first start and
             # the last end: the run's own per-node cost (notice, uncordon, pick, cordon, drain).
             "idle_per_node_seconds": round((min(slots, upgraded) * (last_end - first_start) - sum(durations))
@@ -276,6 +285,23 @@ class Runner:
         if not result["ok"]:
             result["error"] = (proc.stdout[-1500:] + proc.stderr[-1500:]).strip()
         return result
+
+    def target_run(self):
+        """The ratio target's own run: every node of the 256-node pool at max_unavailable 8, at
+        --target-time-scale (T_node nearer a real one than the matrix's, see README.md)."""
+        size, spec = TARGET_POOL_NODES, TARGET_MAX_UNAVAILABLE
+        sim, seeded, _seed_seconds = start_sized_simulator(self.workdir, size, self.args.target_time_scale)
+        try:
+            log("target: role, %d of %d nodes, max_unavailable %s, time scale %g (T_node mean %.1f s)"
+                % (size, size, spec, self.args.target_time_scale,
+                   MEAN_DRIVER_UPGRADE_SIM_SECONDS / self.args.target_time_scale))
+            result = self.upgrade_run(sim, seeded, "role", spec, DRIVERS[1], list(seeded["nodes"]))
+            log("  wall %.1f s, limit %s s, ratio %s (span %s), overhead %s s"
+                % (result["wall_seconds"], result["limit_packed_seconds"], result["ratio"], result["span_ratio"],
+                   result["overhead_seconds"]))
+            return result
+        finally:
+            sim.stop()
 
     def sizes_matrix(self):
         results, seeds = [], {}
@@ -423,12 +449,21 @@ def parse_duration(text):
 def verdicts(results):
     """Each target: met or not, with the measured value."""
     out = {}
-    role_256 = [r for r in results["upgrades"] if r["method"] == "role" and r["pool_nodes"] == 256 and r["ratio"]]
+    target = results.get("target_run") or {}
+    if target.get("ratio"):
+        out["ratio_at_256"] = {"target": TARGETS["ratio_at_256"], "measured_worst": target["ratio"],
+                               "time_scale": target["time_scale"], "met": target["ratio"] <= TARGETS["ratio_at_256"]
+                               and target["ok"]}
+    # The same pool at the matrix's time scale: T_node ~4x shorter, so the fixed costs weigh ~4x more.
+    role_256 = [r for r in results["upgrades"] if r["method"] == "role" and r["pool_nodes"] == TARGET_POOL_NODES
+                and r["max_unavailable"] == TARGET_MAX_UNAVAILABLE and r["ratio"]]
     if role_256:
         worst = max(r["ratio"] for r in role_256)
-        out["ratio_at_256"] = {"target": TARGETS["ratio_at_256"], "measured_worst": worst,
-                               "met": worst <= TARGETS["ratio_at_256"]}
-    role = [r for r in results["upgrades"] if r["method"] == "role" and r["modelarts_calls_per_node"]]
+        out["ratio_at_256_matrix_scale"] = {"target": TARGETS["ratio_at_256"], "measured_worst": worst,
+                                            "time_scale": role_256[0]["time_scale"],
+                                            "met": worst <= TARGETS["ratio_at_256"]}
+    role = [r for r in results["upgrades"] + ([target] if target else [])
+            if r["method"] == "role" and r.get("modelarts_calls_per_node")]
     if role:
         worst = max(r["modelarts_calls_per_node"] for r in role)
         out["modelarts_calls_per_node"] = {"target": TARGETS["modelarts_calls_per_node"], "measured_worst": worst,
@@ -448,18 +483,18 @@ def verdicts(results):
 
 def print_table(results):
     print()
-    print("Rolling driver upgrade (T_node mean %.1f s at time scale %g)"
-          % (MEAN_DRIVER_UPGRADE_SIM_SECONDS / results["time_scale"], results["time_scale"]))
-    header = ("nodes", "upgr", "maxU", "k", "method", "wall s", "limit s", "ratio", "span", "start s",
-              "MA/node", "k8s/node", "sim cpu", "p99 ms")
-    print("%6s %5s %5s %4s %9s %8s %8s %6s %6s %7s %8s %8s %8s %7s" % header)
-    for r in results["upgrades"]:
+    print("Rolling driver upgrade (T_node mean = %g simulated s / time scale)" % round(MEAN_DRIVER_UPGRADE_SIM_SECONDS))
+    header = ("nodes", "upgr", "maxU", "k", "method", "scale", "wall s", "limit s", "ratio", "span", "start s",
+              "over s", "MA/node", "k8s/node", "sim cpu", "p99 ms")
+    print("%6s %5s %5s %4s %9s %5s %8s %8s %6s %6s %7s %7s %8s %8s %8s %7s" % header)
+    rows = results["upgrades"] + ([results["target_run"]] if results.get("target_run") else [])
+    for r in rows:
         latency = r["simulator"]["probe_latency"]
         p99 = max((v["p99_ms"] or 0) for v in latency.values())
-        print("%6d %5d %5s %4d %9s %8.1f %8s %6s %6s %7s %8s %8s %7.0f%% %7.0f%s" % (
-            r["pool_nodes"], r["nodes_upgraded"], r["max_unavailable"], r["slots"], r["method"], r["wall_seconds"],
-            r["limit_packed_seconds"], r["ratio"], r["span_ratio"], r["startup_seconds"],
-            r["modelarts_calls_per_node"], r["k8s_calls_per_node"],
+        print("%6d %5d %5s %4d %9s %5g %8.1f %8s %6s %6s %7s %7s %8s %8s %7.0f%% %7.0f%s" % (
+            r["pool_nodes"], r["nodes_upgraded"], r["max_unavailable"], r["slots"], r["method"], r["time_scale"],
+            r["wall_seconds"], r["limit_packed_seconds"], r["ratio"], r["span_ratio"], r["startup_seconds"],
+            r["overhead_seconds"], r["modelarts_calls_per_node"], r["k8s_calls_per_node"],
             100 * r["simulator"]["cpu_share_of_one_core"], p99, "" if r["ok"] else "  FAILED"))
     if results.get("seed_seconds"):
         print("seed time: " + ", ".join("%s nodes %.2f s" % item for item in results["seed_seconds"].items()))
@@ -486,9 +521,14 @@ def main():
                         help="simulated seconds per real second; 400 makes T_node about 2 s")
     parser.add_argument("--overhead-rounds", type=int, default=15)
     parser.add_argument("--info-nodes", type=int, default=2000)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["upgrades", "overhead", "info"])
+    parser.add_argument("--target-time-scale", type=float, default=100.0,
+                        help="time scale of the ratio target's run (256 nodes, max_unavailable 8); 100 makes "
+                             "T_node about 9 s")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["upgrades", "target", "overhead", "info"])
     parser.add_argument("--quick", action="store_true", help="16 and 64 nodes, fewer rounds")
     parser.add_argument("--output", default=str(REPO / "bench" / "results.json"))
+    parser.add_argument("--keep", metavar="DIR",
+                        help="work in DIR and keep it (simulator state, journals, reports) instead of a temporary dir")
     args = parser.parse_args()
     if args.quick:
         args.sizes = [16, 64]
@@ -498,10 +538,15 @@ def main():
                "seed": SEED, "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                       "load_average_at_start": os.getloadavg()},
                "command": " ".join([pathlib.Path(sys.executable).name] + sys.argv), "upgrades": []}
-    with tempfile.TemporaryDirectory(prefix="modelarts-bench-") as workdir:
+    if args.keep:
+        pathlib.Path(args.keep).mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(os.path.abspath(args.keep)) if args.keep
+          else tempfile.TemporaryDirectory(prefix="modelarts-bench-")) as workdir:
         runner = Runner(args, pathlib.Path(workdir))
         if "upgrades" not in args.skip:
             results["upgrades"], results["seed_seconds"] = runner.sizes_matrix()
+        if "target" not in args.skip:
+            results["target_run"] = runner.target_run()
         if "overhead" not in args.skip:
             log("module overhead: %d rounds of ping / lite_node / ping / lite_pool" % args.overhead_rounds)
             results["overhead"] = runner.overhead()

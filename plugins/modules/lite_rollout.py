@@ -205,6 +205,13 @@ options:
     description:
       - File to append progress events to (JSON lines).
     type: path
+  report_dir:
+    description:
+      - Directory to write the report to when the run ends, as C(<run_id>.json) (RV(report) with the
+        run's status and message) and C(<run_id>.txt) (RV(summary)). Created when missing.
+      - Nothing is written in check mode, nor when the run is refused before it starts (the module
+        fails with the reason instead).
+    type: path
   lease_duration:
     description:
       - Seconds the pool's Lease stays valid without renewal. The run renews it every third of this.
@@ -358,6 +365,11 @@ summary:
   description: The report as text for people.
   returned: when the run started
   type: str
+report_file:
+  description: The JSON report written to O(report_dir) (the text summary is next to it, ending in C(.txt)).
+  returned: when O(report_dir) is set and the run started
+  type: str
+  sample: /tmp/modelarts-lite-rollouts/rollout-20261123t184932-160147.json
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
@@ -399,6 +411,7 @@ ARGUMENT_SPEC = dict(
     allow_unknown_compatibility=dict(type="bool", default=False),
     run_id=dict(type="str"),
     journal=dict(type="path"),
+    report_dir=dict(type="path"),
     lease_duration=dict(type="int", default=300),
     force_unlock=dict(type="bool", default=False),
     expected_node_seconds=dict(type="int", default=900),

@@ -13,7 +13,8 @@ description:
   - Remembers how far it has read in a cursor file next to the journal (C(<journal>.cursor)),
     so a loop needs no variables passed between iterations.
   - Reports C(finished) once the journal's final event was read, or when the rollout process or
-    its async job is gone. The P(modelarts.lite.rolling_driver_upgrade#role) role uses this as
+    its async job is gone. With O(job_id), it then also returns the rollout's own result (what
+    M(ansible.builtin.async_status) would return), so no further task has to wait for it. The P(modelarts.lite.rolling_driver_upgrade#role) role uses this as
     C(loop_control.break_when).
   - Reads local files only; it sends no API request.
 options:
@@ -76,6 +77,10 @@ status:
   description: The final status from the journal's last event, C(died) when the process vanished, else null.
   returned: always
   type: str
+result:
+  description: The result of the rollout's async job (M(modelarts.lite.lite_rollout)'s return values).
+  returned: when finished, O(job_id) is set and the job wrote its result within a few seconds
+  type: dict
 """
 
 import json
@@ -87,6 +92,9 @@ from ansible.module_utils.basic import AnsibleModule
 # After the first new line, wait this long for the rest of a burst (several nodes in one cycle).
 BURST_SECONDS = 0.3
 TICK_SECONDS = 0.1
+# After the journal's last event the rollout still releases its lock and writes its report.
+RESULT_WAIT_SECONDS = 10.0
+RESULT_TICK_SECONDS = 0.05
 
 
 def read_new(journal, cursor_path):
@@ -120,14 +128,26 @@ def pid_alive(pid):
     return True
 
 
-def job_finished(async_dir, job_id):
+def job_result(async_dir, job_id):
+    """The async job's final result, or None while it runs. The async wrapper first writes a
+    placeholder with "started"; the module's own result replaces it (as async_status reads it)."""
     if not job_id:
-        return False
+        return None
     try:
         with open(os.path.join(async_dir, job_id), encoding="utf-8") as handle:
-            return bool(json.load(handle).get("finished"))
+            data = json.load(handle)
     except (OSError, ValueError):
-        return False
+        return None
+    return data if isinstance(data, dict) and "started" not in data else None
+
+
+def wait_for_result(async_dir, job_id, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = job_result(async_dir, job_id)
+        if result is not None or time.monotonic() >= deadline:
+            return result
+        time.sleep(RESULT_TICK_SECONDS)
 
 
 def begin_pid(journal):
@@ -173,15 +193,19 @@ def main():
         time.sleep(TICK_SECONDS)
     status = next((e.get("status") for e in reversed(events) if e.get("event") == "end"), None)
     finished = status is not None
+    async_dir, job_id = module.params["async_dir"], module.params.get("job_id")
+    result = wait_for_result(async_dir, job_id, RESULT_WAIT_SECONDS) if finished else None
     if not finished:
         pid = begin_pid(journal)
         gone = pid is not None and not pid_alive(pid)
-        if gone or job_finished(module.params["async_dir"], module.params.get("job_id")):
-            finished, status = True, "died" if gone else "finished"
+        result = job_result(async_dir, job_id)
+        if gone or result is not None:
+            finished, status = True, "died" if gone and result is None else "finished"
     lines = [line_of(e) for e in events]
     if not lines:
         lines = ["waiting..."]
-    module.exit_json(changed=False, events=events, lines=lines, finished=finished, status=status)
+    extra = {"result": result} if result is not None else {}
+    module.exit_json(changed=False, events=events, lines=lines, finished=finished, status=status, **extra)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,20 @@
 # Apache License 2.0 (see LICENSE)
 """The rolling NPU driver upgrade engine (lite_rollout, role rolling_driver_upgrade).
 
-One poll loop drives every node through a small state machine::
+One loop drives every node through a small state machine::
 
     pending -> cordoned (drain) -> upgrading -> verifying [-> smoke] -> done
                                 \\-> failed (stays cordoned, annotated with why)
 
-Each cycle costs one Kubernetes node list, a pod list only while nodes drain, and a ModelArts node
-list only when it can tell something new: a node looks finished in Kubernetes (Ready again with
-the new driver label), or a background check for failed upgrades is due. Nodes start as soon as a
-slot frees, with no wave barrier, and several nodes drained in the same cycle share one
-batch-update call. That keeps ModelArts calls per node small and the wall time near
-ceil(N / max_unavailable) x T_node.
+A cycle runs every poll interval, and at once when a Kubernetes watch reports a change that
+matters (a node's readiness, cordon, driver label or NPUs; a pod deleted while nodes drain): a
+freed slot is refilled within milliseconds, not half a poll interval later. Nodes come from the
+watch's cache (a list per cycle only while the watch is down), pods are listed only while nodes
+drain, and ModelArts nodes only when that can tell something new: a node looks finished in
+Kubernetes (Ready again with the new driver label), or a background check for failed upgrades is
+due. Nodes start as soon as a slot frees, with no wave barrier, and several nodes drained in the
+same cycle share one batch-update call. That keeps ModelArts calls per node small and the wall
+time near ceil(N / max_unavailable) x T_node.
 
 The per-node state lives on the Node itself (label ``modelarts.lite/driver-upgrade-state`` and
 annotation ``modelarts.lite/driver-upgrade`` with the run id, target, phase and reason). Two writes
@@ -32,6 +35,7 @@ import math
 import os
 import subprocess
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -49,6 +53,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import drain as kdrain
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as knodes
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import watch as kwatch
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError
 
 STATE_LABEL = "modelarts.lite/driver-upgrade-state"
@@ -70,8 +75,15 @@ BLOCKED = "blocked"
 DEFAULT_NODE_SECONDS = 900.0
 # Consecutive poll cycles that may fail on transport errors, throttling or 5xx before the run gives up.
 MAX_CYCLE_ERRORS = 10
+# Nodes confirmed with one GET each; more at once are confirmed with one list of the pool's nodes.
+MAX_NODE_SHOWS = 3
 # Node writes sent at once when several nodes change in one cycle.
 MAX_PARALLEL_WRITES = 16
+# Watch events that arrive together share a cycle: at least this share of the poll interval
+# passes between two cycles, however many events come.
+MIN_CYCLE_SHARE = 0.1
+# Seconds between real node lists while the node watch's cache is in use.
+RESYNC_SECONDS = 60.0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,6 +145,21 @@ def kube_upgraded(node, target):
         return False
     label = knodes.driver_version(node)
     return label is None or compat.norm(label) == compat.norm(target)
+
+
+def node_view(node):
+    """What the engine decides on: readiness, cordon, driver label, NPUs, our state label. Heartbeat
+    and other status updates leave it unchanged, so they do not wake the loop."""
+    return (knodes.is_ready(node), knodes.is_cordoned(node), knodes.driver_version(node), knodes.npu_counts(node),
+            knodes.labels_of(node).get(STATE_LABEL))
+
+
+def node_event_matters(event_type, old, new):
+    return event_type != "MODIFIED" or old is None or node_view(old) != node_view(new)
+
+
+def pod_event_matters(event_type, _old, _new):
+    return event_type == "DELETED"      # a drain waits for its evicted pods to be gone
 
 
 def cloud_driver(record):
@@ -237,7 +264,7 @@ class Rollout:
     """
 
     def __init__(self, cloud, kube, pool_id, config, journal=None, clock=time.monotonic, wall=time.time,
-                 sleep=time.sleep, lock=None):
+                 sleep=time.sleep, lock=None, node_watch=None, changes=None):
         self.cloud = cloud
         self.kube = kube
         self.pool_id = pool_id
@@ -249,6 +276,11 @@ class Rollout:
         self.clock = clock
         self.wall = wall
         self.sleep = sleep
+        # Optional (run_rollout sets them up): a node watch whose cache replaces the per-cycle node
+        # list, and the event that wakes the loop before its poll interval is up.
+        self.node_watch = node_watch
+        self.changes = changes
+        self.listed_nodes_at = float("-inf")
         self.lock = lock or PoolLock(kube, pool_id, self.run_id, config.get("lease_duration") or 300,
                                      owner=config.get("owner"), clock=wall)
         self.tracks = []
@@ -584,6 +616,18 @@ class Rollout:
             return max(interval, ordered[len(ordered) // 2])
         return interval * 10
 
+    def _show_cloud(self, tracks):
+        """The ModelArts records of a few nodes, one GET each (concurrently): on a large pool that
+        is far less than listing every node to confirm one."""
+        if len(tracks) == 1:
+            self.records[tracks[0].name] = api.get_node(self.cloud, self.pool_id, tracks[0].name)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=len(tracks)) as pool:
+            shown = list(pool.map(lambda t: api.get_node(self.cloud, self.pool_id, t.name), tracks))
+        for track, record in zip(tracks, shown):
+            self.records[track.name] = record
+
     def _refresh_cloud(self):
         self.records = {r["metadata"]["name"]: r for r in api.list_nodes(self.cloud, self.pool_id)}
         self.cloud_listed_at = self.clock()
@@ -601,7 +645,10 @@ class Rollout:
         background_due = self.cloud_listed_at is None or \
             self.clock() - self.cloud_listed_at >= self._background_interval()
         if confirming or (background_due and any(t.phase == UPGRADING for t in active)):
-            self._refresh_cloud()
+            if background_due or len(confirming) > MAX_NODE_SHOWS:
+                self._refresh_cloud()
+            else:
+                self._show_cloud(confirming)
             for track in active:
                 record = self.records.get(track.name)
                 reason = cloud_failure(record)
@@ -757,8 +804,16 @@ class Rollout:
     # -- the loop ----------------------------------------------------------------------------------
 
     def _read_cluster(self, draining):
-        """The node list, and (while nodes drain) the pods on them, fetched concurrently: both are
-        round trips to the API server, and the cycle's latency is what delays every node."""
+        """The nodes (the watch's cache, or a list while the watch is down), and while nodes drain
+        the pods on them, always listed: a pod scheduled just before the cordon must not be missed.
+        Two lists go out concurrently: the cycle's latency is what delays every node."""
+        cached = self.node_watch.snapshot() if self.node_watch is not None else None
+        if cached is not None and self.clock() - self.listed_nodes_at >= RESYNC_SECONDS:
+            cached = None             # now and then a real list: a watch that went quiet cannot fool us long
+        if cached is not None:
+            return self._fresher(cached), kdrain.pods_by_node(self.kube, [t.kube_name for t in draining]) \
+                if draining else None
+        self.listed_nodes_at = self.clock()
         if not draining:
             return knodes.list_nodes(self.kube), None
         from concurrent.futures import ThreadPoolExecutor
@@ -767,12 +822,20 @@ class Rollout:
             pods = pool.submit(kdrain.pods_by_node, self.kube, [t.kube_name for t in draining])
         return nodes.result(), pods.result()
 
+    def _fresher(self, cached):
+        """The watch's nodes, except where our own last write answered with a later version that
+        the watch has not delivered yet (a stale copy would only cost a 409 and a re-read)."""
+        return [self.kube_nodes[n["metadata"]["name"]]
+                if kwatch.newer(self.kube_nodes.get(n["metadata"]["name"]), n) else n for n in cached]
+
     def _cycle(self):
         """One poll cycle. Steps chain inside it when nothing needs waiting for: a node drained by
         now goes to batch-update first; a node seen upgraded is uncordoned, its slot refilled at
         once, and the new node cordoned, drained and (when it has nothing to evict) upgraded."""
         if self.lock.due():
             self.lock.renew()
+        if self.changes is not None:
+            self.changes.clear()      # an event from now on asks for another cycle
         draining = [t for t in self.tracks if t.phase == CORDONED]
         kube_nodes, pods = self._read_cluster(draining)
         self.kube_nodes = {n["metadata"]["name"]: n for n in kube_nodes}
@@ -818,10 +881,19 @@ class Rollout:
                         break
                 else:
                     idle_since = None
-                self.sleep(max(0.0, interval - (self.clock() - cycle_start)))
+                self._pause(interval, cycle_start)
         except LockLostError as error:
             self._stop(RUN_FAILED, str(error))
         return self.finish()
+
+    def _pause(self, interval, cycle_start):
+        """Until the poll interval is up, or (with watches) until a change that matters arrives,
+        but never less than MIN_CYCLE_SHARE of the interval after the last cycle began."""
+        remaining = interval - (self.clock() - cycle_start)
+        if self.changes is not None and remaining > 0:
+            self.changes.wait(remaining)
+        self.sleep(max(0.0, interval * MIN_CYCLE_SHARE - (self.clock() - cycle_start)) if self.changes is not None
+                   else max(0.0, remaining))
 
     def finish(self):
         if self.started_wall is None:     # nothing to do: the run ends where it starts
@@ -945,6 +1017,22 @@ def select_nodes(module, pool_id, records):
     return chosen
 
 
+def start_watches(rollout):
+    """A node watch (its cache replaces the per-cycle node list) and a pod watch that only wakes the
+    loop. A watch that cannot start leaves the run to poll: slower, never wrong."""
+    rollout.changes = threading.Event()
+    watches = []
+    for path, cache, relevant in ((knodes.NODES, True, node_event_matters), (kdrain.PODS, False, pod_event_matters)):
+        try:
+            watches.append(kwatch.Watch(rollout.kube, path, cache=cache, relevant=relevant,
+                                        changed=rollout.changes).start())
+        except LiteError as error:
+            rollout.emit("warning", "no watch on %s (%s): polling every %ss instead"
+                         % (path, error, rollout.config.get("poll_interval") or 10))
+    rollout.node_watch = next((w for w in watches if w.path == knodes.NODES), None)
+    return watches
+
+
 def config_from_params(params, run_id):
     window = windows.parse_window(params.get("window"))
     for option in ("drain_timeout", "node_timeout", "lease_duration", "smoke_timeout"):
@@ -983,21 +1071,39 @@ def run_rollout(module):
     params = module.params
     run_id = params.get("run_id") or default_run_id()
     journal = Journal(params.get("journal"))
-    journal({"time": iso(time.time()), "event": "begin", "pid": os.getpid(), "run_id": run_id,
+    journal({"time": iso_ms(time.time()), "event": "begin", "pid": os.getpid(), "run_id": run_id,
              "msg": "run %s: pre-flight checks of pool %s for driver %s"
                     % (run_id, params.get("pool"), params.get("driver_version"))})
     try:
         result = _run(module, run_id, journal)
+        if params.get("report_dir") and result.get("report"):
+            result["report_file"] = write_report(params["report_dir"], result)
     except LiteError as error:
-        journal({"time": iso(time.time()), "event": "end", "status": "refused", "msg": "refused: %s" % error})
+        journal({"time": iso_ms(time.time()), "event": "end", "status": "refused", "msg": "refused: %s" % error})
         raise
     except Exception as error:
-        journal({"time": iso(time.time()), "event": "end", "status": "error",
+        journal({"time": iso_ms(time.time()), "event": "end", "status": "error",
                  "msg": "unexpected %s" % type(error).__name__})
         raise
     finally:
         journal.close()
     return result
+
+
+def write_report(directory, result):
+    """<run_id>.json (the report with the run's status and message) and <run_id>.txt (the summary),
+    each replaced in one rename so a reader never sees half a file. Returns the JSON file's path."""
+    report = dict(result["report"], run_id=result["run_id"], status=result.get("status"),
+                  message=result.get("msg") or "")
+    os.makedirs(directory, exist_ok=True)
+    base = os.path.join(directory, result["run_id"])
+    for path, text in ((base + ".json", json.dumps(report, indent=4, sort_keys=True) + "\n"),
+                       (base + ".txt", (result.get("summary") or "") + "\n")):
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(path + ".tmp", 0o644)
+        os.replace(path + ".tmp", path)
+    return base + ".json"
 
 
 def _run(module, run_id, journal):
@@ -1046,7 +1152,7 @@ def _run(module, run_id, journal):
     result = {"run_id": run_id, "pool_id": pool_id, "plan": plan, "changed": bool(work)}
     if module.check_mode:
         result["status"] = "planned"
-        journal({"time": iso(time.time()), "event": "end", "status": "planned",
+        journal({"time": iso_ms(time.time()), "event": "end", "status": "planned",
                  "msg": "check mode: %d node(s) would be upgraded, canary %s, expected %ss"
                  % (len(work), ", ".join(plan["canary"]) or "none", int(plan["expected_duration_seconds"]))})
         return result
@@ -1054,7 +1160,7 @@ def _run(module, run_id, journal):
         raise PreconditionError("outside the maintenance window %s; nothing was changed. Rerun inside the window "
                                 "or set window_override=true." % config["window"]["text"],
                                 details={"window": config["window"]["text"]})
-    journal({"time": iso(time.time()), "event": "start", "run_id": run_id,
+    journal({"time": iso_ms(time.time()), "event": "start", "run_id": run_id,
              "msg": "run %s: %d node(s) to upgrade to %s in pool %s, max_unavailable %d, canary %s"
              % (run_id, len(work), config["target"], pool_id, rollout.max_unavailable,
                 ", ".join(plan["canary"]) or "none")})
@@ -1069,9 +1175,13 @@ def _run(module, run_id, journal):
             "max_unavailable is %d. Bring them back (or raise max_unavailable), then rerun; nothing was changed."
             % (pool_id, len(names), ", ".join(names[:20]), rollout.max_unavailable), details={"unavailable": names})
     rollout.lock.acquire(force=params.get("force_unlock"))
+    watches = []
     try:
+        watches = start_watches(rollout)
         report = rollout.run()
     finally:
+        for watch in watches:
+            watch.stop()
         rollout.lock.release()
     report["api_calls"] = counts
     upgraded = sum(1 for t in rollout.tracks if t.phase == DONE)

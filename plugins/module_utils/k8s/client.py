@@ -187,6 +187,37 @@ class KubeClient:
     def merge_patch(self, path, patch):
         return self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
 
+    def watch_events(self, path, query, read_timeout):
+        """The events of one watch request, decoded, as they arrive. No retries here: a watch that
+        breaks is the caller's to resume from its last resourceVersion (k8s/watch.py)."""
+        import urllib3
+        query = dict(_query(query) or {}, watch="true")
+        url = self.host + path + "?" + urlencode(query)
+        headers = {"Accept": JSON, "User-Agent": "modelarts.lite-ansible-collection"}
+        headers.update(self._auth_headers())
+        try:
+            response = self._get_pool().request(
+                "GET", url, headers=headers, redirect=False, retries=False, preload_content=False,
+                timeout=urllib3.Timeout(connect=self.api_timeout, read=read_timeout))
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransportError("GET", path, "%s: %s" % (type(exc).__name__, _clip(str(exc)))) from None
+        try:
+            if response.status >= 400:
+                raise error_from_response("GET", path, response.status, response.data.decode("utf-8", "replace"))
+            pending = b""
+            for chunk in response.stream(64 * 1024, decode_content=True):
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield json.loads(line)
+        except (urllib3.exceptions.HTTPError, ValueError) as exc:
+            raise TransportError("GET", path, "watch broke: %s: %s" % (type(exc).__name__, _clip(str(exc)))) from None
+        finally:
+            response.close()          # a watch read only in part must not go back to the pool
+            response.release_conn()
+
+
 
 def _query(query):
     return {k: v for k, v in (query or {}).items() if v is not None} or None

@@ -44,7 +44,7 @@ class FakePool:
         self.upgrades = {}
         self.failing = set(failing)
         self.durations = durations or {}
-        self.calls = {"list": 0, "batch_update": 0}
+        self.calls = {"list": 0, "show": 0, "batch_update": 0}
         self.batch_names = []
         self.unavailable_log = []
         self.leases = {}
@@ -91,6 +91,11 @@ class FakePool:
         self.calls["list"] += 1
         self.advance()
         return json.loads(json.dumps(list(self.records.values())))
+
+    def show_node(self, client, pool_id, name):
+        self.calls["show"] += 1
+        self.advance()
+        return json.loads(json.dumps(self.records[name]))
 
     def batch_update_nodes(self, client, pool_id, names, driver=None, **kwargs):
         self.calls["batch_update"] += 1
@@ -196,6 +201,7 @@ def fake_api(monkeypatch):
 
     def install(pool):
         monkeypatch.setattr(R.api, "list_nodes", pool.list_nodes)
+        monkeypatch.setattr(R.api, "get_node", pool.show_node)
         monkeypatch.setattr(R.api, "batch_update_nodes", pool.batch_update_nodes)
         holder["pool"] = pool
         return pool
@@ -268,8 +274,9 @@ def test_sliding_window_no_wave_barrier_and_budget(fake_api):
     assert elapsed <= sliding + 2 * 3, (elapsed, sliding)
     if waves > sliding + 6:
         assert elapsed < waves, (elapsed, waves)
-    # ModelArts calls per node: one list per confirming or background cycle, batch-updates shared.
-    calls = pool.calls["list"] + pool.calls["batch_update"]
+    # ModelArts calls per node: a GET (or a list) to confirm, a background list now and then,
+    # batch-updates shared.
+    calls = pool.calls["list"] + pool.calls["show"] + pool.calls["batch_update"]
     assert calls <= 4 * 6, pool.calls
 
 
@@ -591,3 +598,74 @@ def test_check_mode_returns_the_plan(preflight):
     assert len(plan["order"]) == 5 and plan["canary"] == plan["order"][:1]
     assert plan["expected_duration_seconds"] == 100 + 2 * 100
     assert pool.batch_names == [] and pool.leases == {}
+
+
+class FakeNodeWatch:
+    """The node watch's surface: a cache that is always current (the fake world advances on read)."""
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.reads = 0
+
+    def snapshot(self):
+        self.reads += 1
+        self.pool.advance()
+        return json.loads(json.dumps(list(self.pool.nodes.values())))
+
+
+class BusyChanges:
+    """A change event that is always set: the loop runs as often as MIN_CYCLE_SHARE lets it."""
+
+    def __init__(self):
+        self.waits = []
+
+    def clear(self):
+        pass
+
+    def wait(self, timeout):
+        self.waits.append(timeout)
+        return True
+
+
+def test_the_node_watch_replaces_node_lists_and_its_events_cut_the_wait(fake_api):
+    durations = {"node-%d" % i: 11 for i in range(4)}
+
+    def run(with_watch):
+        clock = Clock()
+        pool = fake_api(FakePool(clock, 4, durations))
+        lists = []
+        original = pool.list_items
+
+        def list_items(path, query=None, limit=500):
+            lists.append(path)
+            return original(path, query, limit)
+        pool.list_items = list_items
+        rollout = engine(pool, clock, poll_interval=5.0)
+        if with_watch:
+            rollout.node_watch, rollout.changes = FakeNodeWatch(pool), BusyChanges()
+        report = plan_and_run(rollout, pool)
+        assert report["status"] == R.SUCCEEDED
+        assert max(len(u) for _t, u in pool.unavailable_log) == 2
+        return clock.now - rollout.started_mono, lists.count("/api/v1/nodes"), rollout
+
+    polled, polled_lists, _ = run(False)
+    watched, watched_lists, rollout = run(True)
+    # Two slots, four 11 s nodes: 22 s is the limit. Polling every 5 s notices each finish up to
+    # 5 s late; with events the loop looks again after a tenth of the interval.
+    assert watched <= 22 + 2 * 5 * R.MIN_CYCLE_SHARE + 1, watched
+    assert watched < polled, (watched, polled)
+    # One real list (the first cycle; the next resync is RESYNC_SECONDS away), the cache after that.
+    assert watched_lists == 1 and polled_lists > 4, (watched_lists, polled_lists)
+    assert rollout.node_watch.reads > 0
+
+
+def test_own_writes_win_over_a_watch_copy_that_is_behind(fake_api):
+    clock = Clock()
+    pool = fake_api(FakePool(clock, 2))
+    rollout = engine(pool, clock)
+    ours = {"metadata": {"name": "10.0.0.0", "resourceVersion": "9"}, "spec": {"unschedulable": True}}
+    rollout.kube_nodes = {"10.0.0.0": ours}
+    behind = {"metadata": {"name": "10.0.0.0", "resourceVersion": "8"}, "spec": {}}
+    ahead = {"metadata": {"name": "10.0.0.0", "resourceVersion": "10"}, "spec": {}}
+    assert rollout._fresher([behind]) == [ours]
+    assert rollout._fresher([ahead]) == [ahead]

@@ -33,5 +33,15 @@ def test_finished_when_the_engine_is_gone(tmp_path):
     path.write_text(json.dumps({"event": "begin", "pid": 2 ** 22 + 12345, "msg": "x"}) + "\n")
     assert info.begin_pid(str(path)) == 2 ** 22 + 12345
     assert info.pid_alive(os.getpid()) and not info.pid_alive(2 ** 22 + 12345)
-    (tmp_path / "42.1").write_text(json.dumps({"finished": 1}))
-    assert info.job_finished(str(tmp_path), "42.1") and not info.job_finished(str(tmp_path), "nope")
+
+
+def test_job_result_is_the_module_result_not_the_async_placeholder(tmp_path):
+    # What ansible's async_wrapper writes: a placeholder first, then the module's own result.
+    job = tmp_path / "42.1"
+    job.write_text(json.dumps({"started": True, "finished": False, "ansible_job_id": "42.1"}))
+    assert info.job_result(str(tmp_path), "42.1") is None
+    assert info.wait_for_result(str(tmp_path), "42.1", 0.1) is None
+    job.write_text(json.dumps({"changed": True, "status": "succeeded", "report_file": "/r/run.json"}))
+    assert info.job_result(str(tmp_path), "42.1")["status"] == "succeeded"
+    assert info.wait_for_result(str(tmp_path), "42.1", 0.1)["report_file"] == "/r/run.json"
+    assert info.job_result(str(tmp_path), "nope") is None and info.job_result(str(tmp_path), None) is None
