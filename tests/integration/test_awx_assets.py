@@ -132,7 +132,9 @@ def test_ansible_runner_shows_rolling_upgrade_progress_per_node(sim, tmp_path):
     private = tmp_path / "runner"
     result = run_under_ansible_runner(sim, private, "rolling_driver_upgrade.yml", "roll", {
         "rolling_driver_upgrade_pool": pool["id"], "rolling_driver_upgrade_driver_version": "7.5.0.5.220-24.1.0.3",
-        "rolling_driver_upgrade_progress_interval": 1, "rolling_driver_upgrade_report_dir": str(tmp_path)})
+        "rolling_driver_upgrade_progress_interval": 1, "rolling_driver_upgrade_report_dir": str(tmp_path),
+        # A one-second smoke check per node keeps the run going for several progress ticks.
+        "rolling_driver_upgrade_smoke_command": ["sleep", "1"]})
     assert result.returncode == 0, result.stdout[-4000:]
     events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "roll" / "job_events").glob("*.json"),
                                                         key=lambda p: int(p.name.split("-")[0]))]
