@@ -3,19 +3,22 @@
 # Apache License 2.0 (see LICENSE)
 """A small Kubernetes API client on top of the kubernetes library.
 
-The kubernetes library is imported only when a client is built (it is slow to import and only
-the node modules need it). It reads the kubeconfig (contexts, CA, tokens, client certificates,
-exec plugins) and its REST client's connection pool (TLS, client certificates, proxy, all set
-from that kubeconfig) carries every request. We send and parse plain JSON ourselves instead of
-going through the generated model classes: that keeps 2,000-node lists fast and works across
-kubernetes library versions. Errors are the collection's typed errors and never carry the
-bearer token.
+The kubernetes library is imported only when a client is built, and then only the submodules we
+use (see _import_kubernetes): it is slow to import and only the node modules need it. It reads the
+kubeconfig (contexts, CA, tokens, client certificates, exec plugins) and its REST client's
+connection pool (TLS, client certificates, proxy, all set from that kubeconfig) carries every
+request. We send and parse plain JSON ourselves instead of going through the generated model
+classes: that keeps 2,000-node lists fast and works across kubernetes library versions. Errors are
+the collection's typed errors and never carry the bearer token.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
+import sys
 import threading
 import time
 from urllib.parse import quote, urlencode
@@ -91,7 +94,7 @@ class KubeClient:
         """The kubernetes library's urllib3 pool for this configuration (CA, client cert, proxy)."""
         with self._pool_lock:
             if self._pool is None:
-                from kubernetes.client import rest
+                rest = _import_kubernetes()[2]
                 self._configuration.retries = False   # retries are ours, below, with typed errors
                 self._pool = rest.RESTClientObject(self._configuration).pool_manager
         return self._pool
@@ -218,7 +221,6 @@ class KubeClient:
             response.release_conn()
 
 
-
 def _query(query):
     return {k: v for k, v in (query or {}).items() if v is not None} or None
 
@@ -264,12 +266,11 @@ def error_from_response(method, path, status, text):
 def load_configuration(kubeconfig, context):
     """A kubernetes.client.Configuration for ``context`` of ``kubeconfig`` (ValidationError when absent)."""
     try:
-        from kubernetes import client as kube_client
-        from kubernetes import config as kube_config
-        from kubernetes.config.config_exception import ConfigException
+        kube_config, configuration_class, _rest = _import_kubernetes()
     except ImportError as exc:
         raise ValidationError("the Python library kubernetes is required for Kubernetes node operations (%s); "
                               "install it on the host that runs the module." % exc, option="kubeconfig") from None
+    config_exception = kube_config.ConfigException
     config_file = expand_kubeconfig(kubeconfig) or expand_kubeconfig(os.environ.get("KUBECONFIG")) \
         or os.path.expanduser("~/.kube/config")
     missing = [p for p in config_file.split(os.pathsep) if not os.path.exists(p)]
@@ -277,21 +278,93 @@ def load_configuration(kubeconfig, context):
         raise ValidationError("kubeconfig %s does not exist; set kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG) "
                               "to the pool's kubeconfig." % config_file, option="kubeconfig")
     try:
-        contexts, _active = kube_config.list_kube_config_contexts(config_file=config_file)
-    except ConfigException as exc:
+        # Parsed once, for the context check and the loading (a merged list keeps each file's directory
+        # for relative certificate paths).
+        merged = kube_config.KubeConfigMerger(config_file).config
+        if merged is None:
+            raise config_exception("Invalid kube-config file. No configuration found.")
+        names = sorted(c.value["name"] for c in merged["contexts"])
+    except config_exception as exc:
         raise ValidationError("kubeconfig %s cannot be read: %s" % (config_file, _clip(str(exc))),
                               option="kubeconfig") from None
-    names = sorted(c["name"] for c in contexts or [])
     if context not in names:
         raise ValidationError(
             "kubeconfig %s has no context %r (it has: %s). The default context is the pool id; set "
             "kube_context to pick another." % (config_file, context, ", ".join(names) or "none"),
             option="kube_context")
-    configuration = kube_client.Configuration()
+    configuration = configuration_class()
     try:
-        kube_config.load_kube_config(config_file=config_file, context=context,
-                                     client_configuration=configuration, persist_config=False)
-    except ConfigException as exc:
+        kube_config.load_kube_config_from_dict(merged, context=context, client_configuration=configuration,
+                                               persist_config=False)
+    except config_exception as exc:
         message = "context %s of kubeconfig %s cannot be used: %s" % (context, config_file, _clip(str(exc)))
         raise ValidationError(message, option="kube_context") from None
     return configuration
+
+
+def _import_kubernetes():
+    """(kube_config module, Configuration class, rest module) of the kubernetes library.
+
+    ``import kubernetes`` runs package __init__s that load the whole API surface (every generated
+    model in older releases; pydantic, watch, stream, dynamic... in newer ones): 0.1-0.2 s of CPU on
+    every module run, where kubeconfig loading and the REST client need a few submodules. Unless something
+    imported kubernetes already, the ``kubernetes`` and ``kubernetes.client`` packages are registered
+    with their __init__ deferred to the first attribute asked of them, and only those submodules load.
+    Any other package layout falls back to the plain import.
+    """
+    if "kubernetes" not in sys.modules:
+        try:
+            return _import_kubernetes_submodules()
+        except Exception:  # not the layout we know: start over with the plain import
+            for name in [n for n in sys.modules if n == "kubernetes" or n.startswith("kubernetes.")]:
+                del sys.modules[name]
+    from kubernetes.client import Configuration, rest
+    from kubernetes.config import kube_config
+    return kube_config, Configuration, rest
+
+
+def _import_kubernetes_submodules():
+    for name in ("kubernetes", "kubernetes.client"):
+        _register_deferred_package(name)
+    client = sys.modules["kubernetes.client"]
+    client.Configuration = importlib.import_module("kubernetes.client.configuration").Configuration
+    # kube_config imports ApiClient only to refresh OIDC tokens with it; the class pulls in every model
+    # (or pydantic), so kube_config gets a stand-in that builds the real one when called.
+    client.ApiClient = _ApiClient
+    try:
+        kube_config = importlib.import_module("kubernetes.config.kube_config")
+    finally:
+        if client.__dict__.get("ApiClient") is _ApiClient:
+            del client.ApiClient   # later users of the package get the real class
+    return kube_config, client.Configuration, importlib.import_module("kubernetes.client.rest")
+
+
+def _register_deferred_package(name):
+    """Put package ``name`` in sys.modules without running its __init__: that runs when an attribute
+    the package does not have yet is first asked for (``kubernetes.client.CoreV1Api`` works as usual).
+    Importing a submodule (``import kubernetes.client.rest``) asks for none."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.loader is None or not spec.submodule_search_locations:
+        raise ImportError("%s is not a regular package" % name, name=name)
+    module = importlib.util.module_from_spec(spec)
+    lock = threading.Lock()
+
+    def __getattr__(attr):
+        with lock:
+            if module.__dict__.pop("__getattr__", None) is not None:
+                spec.loader.exec_module(module)
+        return getattr(module, attr)
+
+    module.__getattr__ = __getattr__
+    sys.modules[name] = module
+    parent, _dot, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+
+
+class _ApiClient:
+    """kubernetes.client.ApiClient, imported when first built (see _import_kubernetes_submodules)."""
+
+    def __new__(cls, *args, **kwargs):
+        from kubernetes.client.api_client import ApiClient
+        return ApiClient(*args, **kwargs)
