@@ -8,11 +8,14 @@ short_description: Show Lite Cluster nodes as ModelArts and Kubernetes see them
 version_added: 0.1.0
 description:
   - Lists the nodes of one ModelArts Lite Cluster pool, or the ones named or selected. For each
-    node it reports readiness and schedulability (and who cordoned it), the driver version, NPU
-    capacity and allocatable, the node pool, the pods it runs, and which of them a drain would evict.
+    node it reports readiness and schedulability (and who cordoned it), the driver version and the
+    state of a rolling driver upgrade, NPU capacity and allocatable, the node pool, user labels and taints.
+  - On request (O(with_pods=true)) it adds the pods each node runs and which of them a drain would
+    evict, and (O(detail=true)) the ModelArts and Kubernetes objects themselves.
   - Made for big pools. It sends one ModelArts node list and one Kubernetes node list, plus at
-    most one pod list (field-selected for a single node, cluster-wide otherwise, and none with
-    O(with_pods=false)).
+    most one pod list with O(with_pods=true) (field-selected for a single node, cluster-wide
+    otherwise). The default record is small on purpose. Ansible scrubs, encodes and decodes every
+    value of a result, and on 2,000 nodes that costs more than the lists when the full objects are returned.
 options:
   pool:
     description:
@@ -29,19 +32,35 @@ options:
     description:
       - Kubernetes label selector choosing the nodes.
     type: str
+  node_pool:
+    description:
+      - Only the nodes of these node pools (names).
+      - Combines with O(node_selector) (both must match); cannot be combined with O(nodes).
+    type: list
+    elements: str
+    aliases: [node_pools]
   with_pods:
     description:
-      - Also list each node's pods and the drain plan.
+      - Also list each node's pods and the drain plan (one more list, of every pod of the cluster
+        unless O(nodes) names one node).
     type: bool
-    default: true
+    default: false
+  detail:
+    description:
+      - Also return each node's ModelArts node object and Kubernetes Node object as the APIs send
+        them (every label, annotation and condition). About 5 KB per node.
+    type: bool
+    default: false
   force:
     description:
       - Plan the drain as with M(modelarts.lite.lite_node) O(modelarts.lite.lite_node#module:force=true).
+      - Only used with O(with_pods=true).
     type: bool
     default: false
   delete_emptydir_data:
     description:
       - Plan the drain as with M(modelarts.lite.lite_node) O(modelarts.lite.lite_node#module:delete_emptydir_data=true).
+      - Only used with O(with_pods=true).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -57,13 +76,26 @@ EXAMPLES = r"""
 - name: Which nodes are cordoned, and by whom?
   modelarts.lite.lite_node_info:
     pool: train-a
-    with_pods: false
   register: info
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ item.name }} ({{ item.kube_name }}) cordoned by {{ item.cordoned_by }}"
+  loop: "{{ info.nodes | selectattr('cordoned_by') }}"
+  loop_control:
+    label: "{{ item.name }}"
 
 - name: What would draining this node evict?
   modelarts.lite.lite_node_info:
     pool: train-a
     nodes: [os-node-created-abcde]
+    with_pods: true
+
+- name: Every label and condition of the nodes of one node pool
+  modelarts.lite.lite_node_info:
+    pool: train-a
+    node_pool: [snt9b-pool]
+    detail: true
 """
 
 RETURN = r"""
@@ -72,7 +104,9 @@ pool_id:
   returned: always
   type: str
 nodes:
-  description: One entry per node, sorted by name.
+  description:
+    - One entry per node, sorted by name. Every entry has the same keys; a node that has not joined
+      Kubernetes yet is not ready, not schedulable, with null NPU counts and no labels or taints.
   returned: always
   type: list
   elements: dict
@@ -86,6 +120,11 @@ nodes:
     phase:
       description: ModelArts node phase.
       type: str
+    driver_phase:
+      description:
+        - ModelArts phase of the node's NPU driver (C(Running); C(Pending) then C(Updating) during an
+          upgrade; C(Abnormal) after a failed one).
+      type: str
     ready:
       description: Kubernetes Ready condition.
       type: bool
@@ -93,13 +132,19 @@ nodes:
       description: False when cordoned.
       type: bool
     cordoned_by:
-      description: C(modelarts.lite) when this collection cordoned the node, C(other) when someone else did.
+      description:
+        - Who cordoned the node when it is cordoned, else null.
+        - The owner this collection recorded (C(modelarts.lite), or C(rolling-driver-upgrade/<run id>)),
+          or C(other) when someone else cordoned it.
+      type: str
+    cordon_reason:
+      description: Why this collection cordoned the node (null otherwise).
       type: str
     driver_version:
       description: NPU firmware and driver version.
       type: str
     npu_capacity:
-      description: NPUs of the node.
+      description: NPUs of the node (null before it joins Kubernetes).
       type: int
     npu_allocatable:
       description: NPUs allocatable.
@@ -107,18 +152,43 @@ nodes:
     node_pool:
       description: Node pool.
       type: str
+    labels:
+      description:
+        - The labels users and node pools set. Kubernetes, CCE, ModelArts and this collection's own
+          keys are left out (O(detail=true) returns them all in RV(nodes[].kube_node)).
+      type: dict
+    taints:
+      description: Taints without the ones the control plane sets (cordon, not-ready, ...).
+      type: list
+      elements: dict
+    driver_upgrade:
+      description:
+        - The rolling driver upgrade's record on the node (keys C(run), C(target), C(phase), C(from),
+          C(reason), C(updated)), or null when no upgrade has touched it.
+      type: dict
     pods:
       description: Pods on the node that have not finished (C(namespace/name)).
       type: list
       elements: str
+      returned: with O(with_pods=true)
     drain_would_evict:
       description: Pods a drain would evict.
       type: list
       elements: str
+      returned: with O(with_pods=true)
     drain_would_refuse:
       description: Pods a drain would refuse to remove, with the reason.
       type: list
       elements: dict
+      returned: with O(with_pods=true)
+    modelarts_node:
+      description: The ModelArts node object.
+      type: dict
+      returned: with O(detail=true)
+    kube_node:
+      description: The Kubernetes Node object (null when the node has not joined).
+      type: dict
+      returned: with O(detail=true)
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
@@ -128,7 +198,9 @@ ARGUMENT_SPEC = dict(
     pool=dict(type="str", required=True),
     nodes=dict(type="list", elements="str", aliases=["name", "names"]),
     node_selector=dict(type="str"),
-    with_pods=dict(type="bool", default=True),
+    node_pool=dict(type="list", elements="str", aliases=["node_pools"]),
+    with_pods=dict(type="bool", default=False),
+    detail=dict(type="bool", default=False),
     force=dict(type="bool", default=False),
     delete_emptydir_data=dict(type="bool", default=False),
 )
@@ -136,7 +208,7 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, with_wait=False, with_kube=True,
-                        mutually_exclusive=[("nodes", "node_selector")])
+                        mutually_exclusive=[("nodes", "node_selector"), ("nodes", "node_pool")])
     module.run(node_info)
 
 

@@ -58,7 +58,7 @@ def test_kubernetes_core_k8s_info_and_k8s_drain(ansible, sim, tmp_path):
     assert CORDONED_BY not in (node["metadata"].get("annotations") or {})
 
     # k8s_drain's cordon is somebody else's: our info says so, and our uncordon leaves it alone.
-    info = ansible.module("modelarts.lite.lite_node_info", {"pool": pool["id"], "nodes": [target]})
+    info = ansible.module("modelarts.lite.lite_node_info", {"pool": pool["id"], "nodes": [target], "with_pods": True})
     assert info["nodes"][0]["cordoned_by"] == "other"
     assert not info["nodes"][0]["drain_would_evict"], "k8s_drain already evicted the app pods"
     back = ansible.module("modelarts.lite.lite_node", {"pool": pool["id"], "nodes": [target], "state": "schedulable"})

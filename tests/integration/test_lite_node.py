@@ -116,7 +116,7 @@ def test_pdb_blocked_drain_fails_clearly_and_leaves_node_cordoned(ansible, sim, 
     assert not [e for e in events if e.get("event") == "eviction"], "a blocking PDB must never be violated"
     assert [e for e in events if e.get("event") == "eviction_refused"]
     # The node is reported as cordoned by us by the info module.
-    info = ansible.module("modelarts.lite.lite_node_info", {"pool": pool["id"], "nodes": [node]})
+    info = ansible.module("modelarts.lite.lite_node_info", {"pool": pool["id"], "nodes": [node], "with_pods": True})
     assert info["nodes"][0]["schedulable"] is False and info["nodes"][0]["cordoned_by"] == "modelarts.lite"
     assert any(p.startswith("default/guarded-") for p in info["nodes"][0]["drain_would_evict"])
 
@@ -283,8 +283,17 @@ def test_node_info_lists_every_node_once(ansible, sim, web):
     info = ansible.module("modelarts.lite.lite_node_info", {"pool": web["name"]})
     assert info["changed"] is False and len(info["nodes"]) == 3
     for node in info["nodes"]:
-        assert node["ready"] is True and node["npu_capacity"] == 8 and node["driver_version"]
+        assert node["ready"] is True and node["npu_capacity"] == 8 and node["driver_version"] and node["node_pool"]
+        assert not [key for key in node["labels"] if "kubernetes.io/" in key or key.startswith("os.modelarts")], \
+            "only user labels by default: %s" % node["labels"]
+        assert "pods" not in node and "kube_node" not in node
+    assert sim.counters()["k8s"] == {"GET": 1}, "one Node list and no pod list by default"
+
+    sim.reset_counters()
+    info = ansible.module("modelarts.lite.lite_node_info", {"pool": web["name"], "with_pods": True, "detail": True})
+    for node in info["nodes"]:
         assert any("device-plugin" in p for p in node["pods"])
         assert not any("device-plugin" in p for p in node["drain_would_evict"])
-    counters = sim.counters()
-    assert counters, counters
+        assert node["kube_node"]["metadata"]["name"] == node["kube_name"]
+        assert node["modelarts_node"]["metadata"]["name"] == node["name"]
+    assert sim.counters()["k8s"] == {"GET": 2}, "one Node list and one pod list"

@@ -106,6 +106,11 @@ def modelarts_ip(record):
     return (record.get("status") or {}).get("privateIp")
 
 
+def node_pool_of(record, kube_node):
+    """The node pool name: ModelArts' label, else the Node's."""
+    return api.node_pool_of_node(record) or (knodes.labels_of(kube_node).get(L.NODE_POOL_NAME) if kube_node else None)
+
+
 def resolve_pool(client, name):
     pool = api.find_pool(client, name)
     if pool is None:
@@ -160,14 +165,13 @@ def resolve_targets(module, pool_id, records):
 # ----------------------------------------------------------------------------------------------
 # Views
 # ----------------------------------------------------------------------------------------------
-def describe_node(record, kube_node):
+def describe_node(record, kube_node, system_labels=True):
     status = record.get("status") or {}
     view = {"name": record["metadata"]["name"], "kube_name": modelarts_ip(record), "phase": status.get("phase"),
             "driver_phase": (status.get("driver") or {}).get("phase")}
-    if kube_node is not None:
-        view.update(knodes.summary(kube_node))
+    view.update(knodes.summary(kube_node, system_labels) if kube_node is not None else knodes.not_joined_summary())
     view["driver_version"] = (status.get("driver") or {}).get("version") or view.get("driver_version")
-    view["node_pool"] = api.node_pool_of_node(record) or view.get("node_pool")
+    view["node_pool"] = node_pool_of(record, kube_node)
     return view
 
 
@@ -471,22 +475,26 @@ def _result(changed, nodes, diff, evictions, params):
 
 
 def node_info(module):
-    """lite_node_info: one list of ModelArts nodes, one list of Nodes, at most one list of pods."""
+    """lite_node_info: one list of ModelArts nodes, one list of Nodes, at most one list of pods.
+
+    The record is kept small (user labels only, pods on request): on 2,000 nodes every field is
+    scrubbed for no_log values, encoded and decoded again by Ansible, which costs more than the lists."""
     params = module.params
     pool = resolve_pool(module.cloud, params["pool"])
     pool_id = pool["metadata"]["name"]
     module.kube_default_context = pool_id
     selector = params.get("node_selector")
-    kube = module.kube   # built here: the client is not shared with the threads before it exists
-    # The three lists are independent round trips: fetched concurrently, the task waits for the
-    # slowest one instead of their sum (on 2,000 nodes each one carries megabytes of JSON).
     # Without a node list to pick from, every pod is listed at once (what pods_by_node does for
     # more than one node anyway).
     all_pods = params.get("with_pods") and not params.get("nodes")
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        records_future = pool.submit(api.list_nodes, module.cloud, pool_id)
-        kube_future = pool.submit(knodes.list_nodes, kube, selector)
-        pods_future = pool.submit(kube.list_items, kdrain.PODS) if all_pods else None
+    # The lists are independent round trips (megabytes each on 2,000 nodes): fetched concurrently,
+    # the task waits for the slowest one instead of their sum. The ModelArts list starts first,
+    # while the kubernetes library loads; the Kubernetes client is built here, before any thread uses it.
+    with ThreadPoolExecutor(max_workers=3) as executor:
+        records_future = executor.submit(api.list_nodes, module.cloud, pool_id)
+        kube = module.kube
+        kube_future = executor.submit(knodes.list_nodes, kube, selector)
+        pods_future = executor.submit(kube.list_items, kdrain.PODS) if all_pods else None
     records = records_future.result()
     by_ip = {modelarts_ip(r): r for r in records}
     kube_nodes = {n["metadata"]["name"]: n for n in kube_future.result()}
@@ -500,6 +508,13 @@ def node_info(module):
         chosen = [by_ip[name] for name in kube_nodes if name in by_ip]
     else:
         chosen = list(records)
+    if params.get("node_pool"):
+        node_pools = set(params["node_pool"])
+        chosen = [r for r in chosen if node_pool_of(r, kube_nodes.get(modelarts_ip(r))) in node_pools]
+        empty = node_pools - {node_pool_of(r, kube_nodes.get(modelarts_ip(r))) for r in chosen}
+        if empty:
+            module.warn("node_pool %s matches no node of pool %s%s." % (
+                ", ".join(sorted(empty)), pool_id, " that node_selector selects" if selector else ""))
     chosen.sort(key=lambda r: r["metadata"]["name"])
     pods = {}
     if pods_future is not None:
@@ -509,7 +524,9 @@ def node_info(module):
         pods = kdrain.pods_by_node(kube, [modelarts_ip(r) for r in chosen])
     nodes = []
     for record in chosen:
-        view = describe_node(record, kube_nodes.get(modelarts_ip(record)))
+        kube_node = kube_nodes.get(modelarts_ip(record))
+        view = describe_node(record, kube_node, system_labels=False)
+        view["driver_upgrade"] = knodes.driver_upgrade(kube_node) if kube_node is not None else None
         if params.get("with_pods"):
             node_pods = pods.get(modelarts_ip(record), [])
             plan = kdrain.plan_drain(node_pods, None, params.get("force"), params.get("delete_emptydir_data"))
@@ -517,5 +534,8 @@ def node_info(module):
                                   if (p.get("status") or {}).get("phase") not in kdrain.FINISHED)
             view["drain_would_evict"] = [e["pod"] for e in plan[kdrain.EVICT]]
             view["drain_would_refuse"] = [{"pod": e["pod"], "reason": e["reason"]} for e in plan[kdrain.REFUSE]]
+        if params.get("detail"):
+            view["modelarts_node"] = record
+            view["kube_node"] = kube_node
         nodes.append(view)
     return {"changed": False, "pool_id": pool_id, "nodes": nodes}

@@ -56,8 +56,8 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import watch as kwatch
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError
 
-STATE_LABEL = "modelarts.lite/driver-upgrade-state"
-STATE_ANNOTATION = "modelarts.lite/driver-upgrade"
+STATE_LABEL = L.DRIVER_UPGRADE_STATE
+STATE_ANNOTATION = L.DRIVER_UPGRADE
 OWNER_PREFIX = "rolling-driver-upgrade/"
 
 PENDING, CORDONED, UPGRADING, VERIFYING, SMOKE = "pending", "cordoned", "upgrading", "verifying", "smoke"

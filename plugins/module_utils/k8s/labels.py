@@ -32,6 +32,11 @@ CORDONED_AT = "modelarts.lite/cordoned-at"
 OWNERSHIP_ANNOTATIONS = (CORDONED_BY, CORDON_REASON, CORDONED_AT)
 DEFAULT_OWNER = "modelarts.lite"
 
+# The rolling driver upgrade's per-node state (ensure/rollout.py writes them): the phase as a
+# label, and as an annotation the JSON record {run, target, phase, from, reason, updated}.
+DRIVER_UPGRADE_STATE = "modelarts.lite/driver-upgrade-state"
+DRIVER_UPGRADE = "modelarts.lite/driver-upgrade"
+
 # Label and taint keys that belong to Kubernetes, CCE or ModelArts: never purged by purge_labels /
 # purge_taints, and refused as user input.
 SYSTEM_KEY_PREFIXES = (

@@ -10,6 +10,7 @@ overwritten or mistaken for ours: on a conflict we re-read and decide again.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
@@ -105,8 +106,28 @@ def user_taints(node):
             if not t.get("key", "").startswith("node.kubernetes.io/")]
 
 
-def summary(node):
-    """The module's view of a Node (snake_case, stable)."""
+def user_labels(node):
+    """The labels users and node pools set, without the system ones (Kubernetes, CCE, ModelArts, ours)."""
+    return {key: value for key, value in labels_of(node).items() if not L.is_system_key(key)}
+
+
+def driver_upgrade(node):
+    """The rolling driver upgrade's record on the Node ({run, target, phase, from, reason, updated}),
+    ``{"phase": <label>}`` when only the label is readable, or None."""
+    text = annotations_of(node).get(L.DRIVER_UPGRADE)
+    try:
+        record = json.loads(text) if text else None
+    except ValueError:
+        record = None
+    if isinstance(record, dict):
+        return record
+    phase = labels_of(node).get(L.DRIVER_UPGRADE_STATE)
+    return {"phase": phase} if phase else None
+
+
+def summary(node, system_labels=True):
+    """The module's view of a Node (snake_case, stable); ``labels`` are all of them, or only the
+    user ones without ``system_labels``."""
     capacity, allocatable = npu_counts(node)
     labels = labels_of(node)
     owner = cordon_owner(node)
@@ -121,9 +142,16 @@ def summary(node):
         "npu_capacity": capacity,
         "npu_allocatable": allocatable,
         "node_pool": labels.get(L.NODE_POOL_NAME),
-        "labels": dict(labels),
+        "labels": dict(labels) if system_labels else user_labels(node),
         "taints": [_taint_view(t) for t in user_taints(node)],
     }
+
+
+def not_joined_summary():
+    """summary()'s Kubernetes facts for a node that has no Node yet: not ready, nothing schedulable,
+    NPUs unknown (same keys, so templates can filter on them)."""
+    return {"ready": False, "schedulable": False, "cordoned_by": None, "cordon_reason": None,
+            "npu_capacity": None, "npu_allocatable": None, "labels": {}, "taints": []}
 
 
 def _taint_view(taint):

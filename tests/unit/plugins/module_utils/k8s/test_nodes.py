@@ -1,4 +1,6 @@
-"""Cordon ownership, uncordon rules, labels/taints patches and node health (pure functions)."""
+"""Cordon ownership, uncordon rules, labels/taints patches, node health and views (pure functions)."""
+import json
+
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes
 
@@ -78,3 +80,26 @@ def test_system_keys():
                 "os.modelarts.node/nodepool", "accelerator/huawei-npu", "modelarts.lite/cordoned-by"):
         assert L.is_system_key(key), key
     assert not L.is_system_key("team") and not L.is_system_key("example.com/role")
+
+
+def test_user_labels_leave_out_system_keys():
+    labeled = node(labels={"team": "a", "example.com/role": "x", "kubernetes.io/hostname": "h",
+                           L.NODE_POOL_NAME: "np", L.DRIVER_UPGRADE_STATE: "done"})
+    assert nodes.user_labels(labeled) == {"team": "a", "example.com/role": "x"}
+    assert nodes.summary(labeled, system_labels=False)["labels"] == {"team": "a", "example.com/role": "x"}
+    assert nodes.summary(labeled)["labels"]["kubernetes.io/hostname"] == "h"
+
+
+def test_driver_upgrade_reads_the_rollout_record():
+    record = {"run": "r1", "target": "v2", "phase": "failed", "from": "v1", "reason": "Abnormal", "updated": "t"}
+    assert nodes.driver_upgrade(node(annotations={L.DRIVER_UPGRADE: json.dumps(record)})) == record
+    # Only the label readable (annotation missing or not JSON): the phase is still reported.
+    assert nodes.driver_upgrade(node(labels={L.DRIVER_UPGRADE_STATE: "cordoned"},
+                                     annotations={L.DRIVER_UPGRADE: "{oops"})) == {"phase": "cordoned"}
+    assert nodes.driver_upgrade(node()) is None
+
+
+def test_not_joined_summary_has_the_kubernetes_keys_of_summary():
+    joined = set(nodes.summary(node())) - {"kube_name", "driver_version", "node_pool"}
+    assert set(nodes.not_joined_summary()) == joined
+    assert nodes.not_joined_summary()["ready"] is False and nodes.not_joined_summary()["npu_capacity"] is None
