@@ -104,7 +104,8 @@ class Watch:
                     self._sync()
                 self._stream()
                 backoff = 0.5
-            except Exception as error:  # pylint: disable=broad-except  (whatever broke, never serve a stale cache)
+            except Exception as error:  # pylint: disable=broad-except
+                # Whatever broke (a bug included), the cache must not be served as current.
                 if isinstance(error, KubeApiError) and error.http_status == 410:
                     self._version = None          # compacted past our version: list again
                     continue
