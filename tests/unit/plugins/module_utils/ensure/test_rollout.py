@@ -648,7 +648,7 @@ def test_the_node_watch_replaces_node_lists_and_its_events_cut_the_wait(fake_api
         assert max(len(u) for _t, u in pool.unavailable_log) == 2
         return clock.now - rollout.started_mono, lists.count("/api/v1/nodes"), rollout
 
-    polled, polled_lists, _ = run(False)
+    polled, polled_lists, _polled_rollout = run(False)
     watched, watched_lists, rollout = run(True)
     # Two slots, four 11 s nodes: 22 s is the limit. Polling every 5 s notices each finish up to
     # 5 s late; with events the loop looks again after a tenth of the interval.
