@@ -207,8 +207,10 @@ class Cloud:
                              "labels": self.node_labels(pool, node),
                              "annotations": {"os.modelarts/billing.mode": "0"}},
                 "spec": {"flavor": node["flavor"], "os": {"name": node["os"]},
-                         "hostNetwork": dict(resource.get("network") or {}),
-                         "extendParams": dict(resource.get("extendParams") or {})},
+                         # Copies all the way down: a node list is serialised without the lock.
+                         "hostNetwork": json.loads(json.dumps(resource["network"])) if resource.get("network") else {},
+                         "extendParams": json.loads(json.dumps(resource["extendParams"]))
+                         if resource.get("extendParams") else {}},
                 "status": status}
 
     def node_info(self, pool, node):

@@ -15,6 +15,14 @@ from .httpcore import Response
 SELECTOR_RE = re.compile(r"^\s*(!?)([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([^,]*?)|\s+(in|notin)\s*\(([^)]*)\))?\s*$")
 
 
+class Detached:
+    """A handler's answer built from fresh objects only (nothing shared with the records), so
+    handle() serialises it after releasing world.lock: a big pool's node list is a lot of JSON."""
+
+    def __init__(self, payload):
+        self.payload = payload
+
+
 def error_response(status, code, message, request_id=""):
     return Response.json(status, {"error_code": code, "error_msg": message, "request_id": request_id})
 
@@ -167,7 +175,10 @@ class ModelArtsApi:
                 status, payload = handler(request, *args)
                 if request.method != "GET":
                     self.world.mark_dirty()
-                body = json.dumps(payload)  # serialise under the lock: records may change right after
+                if not isinstance(payload, Detached):
+                    body = json.dumps(payload)  # serialise under the lock: records may change right after
+            if isinstance(payload, Detached):
+                body = json.dumps(payload.payload)
             return Response(status=status, body=body.encode("utf-8"), headers={"Content-Type": "application/json"})
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(request, "request_id", ""))
@@ -277,8 +288,8 @@ class ModelArtsApi:
             last = page[-1]
             metadata["continue"] = base64.urlsafe_b64encode(
                 json.dumps([last["created"], last["name"]]).encode("utf-8")).decode("ascii")
-        return 200, {"apiVersion": "v2", "kind": "NodeList", "metadata": metadata,
-                     "items": [self.cloud.node_view(pool, n) for n in page]}
+        return 200, Detached({"apiVersion": "v2", "kind": "NodeList", "metadata": metadata,
+                              "items": [self.cloud.node_view(pool, n) for n in page]})
 
     def list_nodes(self, request, pool_id):
         return self._node_page(request, self.cloud.get_pool(pool_id))

@@ -4,9 +4,11 @@ Everything the ModelArts side (cloud.py) and the Kubernetes side (kube/) share g
 World. The hooks the Kubernetes side may use are listed in docs/development.md "World hooks".
 """
 import copy
+import functools
 import heapq
 import json
 import os
+import pickle
 import secrets
 import string
 import sys
@@ -27,7 +29,9 @@ TICK_HOOK_SECONDS = 0.2
 SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "authorization", "private_key", "privatekey")
 
 
+@functools.lru_cache(maxsize=16384)
 def iso(epoch: float) -> str:
+    # Cached: a node list formats every node's creation time, and fromtimestamp is slow.
     return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -65,11 +69,17 @@ def _new_credentials():
 
 
 class JsonLines:
-    """An append-only JSON-lines file mirrored in memory (audit log, history)."""
+    """An append-only JSON-lines file mirrored in memory (audit log, history).
+
+    append() is called with world.lock held, so it only queues the line: file I/O releases the
+    GIL, and a lock holder waiting to get it back makes every request wait. flush() writes the
+    queue: the ticker does, and the server flushes the audit log before each answer goes out."""
 
     def __init__(self, path):
         self.path = path
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()      # one writer at a time keeps the lines in order
+        self._pending = []
         self.entries = []
         if os.path.exists(path):
             with open(path, encoding="utf-8") as handle:
@@ -86,16 +96,26 @@ class JsonLines:
         with self._lock:
             entry = dict(entry, seq=len(self.entries) + 1)
             self.entries.append(entry)
-            self._handle.write(json.dumps(entry, sort_keys=True) + "\n")
-            self._handle.flush()
+            self._pending.append(json.dumps(entry, sort_keys=True) + "\n")
             return entry
+
+    def flush(self):
+        if not self._pending:       # the usual case for a read: no lock, no I/O
+            return
+        with self._write_lock:
+            with self._lock:
+                lines, self._pending = self._pending, []
+            if lines and not self._handle.closed:
+                self._handle.write("".join(lines))
+                self._handle.flush()
 
     def since(self, seq: int):
         with self._lock:
             return list(self.entries[max(seq, 0):])
 
     def close(self):
-        with self._lock:
+        self.flush()
+        with self._write_lock:
             self._handle.close()
 
 
@@ -211,14 +231,17 @@ class World:
             except Exception as exc:
                 print("modelarts-sim: subscriber failed on %s: %r" % (event.get("type"), exc), file=sys.stderr)
 
-    def on_save(self, key: str, to_state, from_state):
+    def on_save(self, key: str, to_state, from_state, snapshot=None):
         """Persist an extension's state under state.json["extensions"][key].
 
         to_state() -> JSON value, called under world.lock at each save; from_state(value) is
-        called right away when the loaded state.json already holds that key.
+        called right away when the loaded state.json already holds that key. With snapshot, a
+        save calls snapshot() under world.lock instead: it returns a function that renders the
+        same value as JSON text and is called after the lock is released (for a big state that
+        can be frozen cheaply, so requests do not wait while it is serialised).
         """
         with self.lock:
-            self._savers[key] = to_state
+            self._savers[key] = (to_state, snapshot)
             saved = self.state["extensions"].get(key)
             if saved is not None:
                 from_state(saved)
@@ -284,11 +307,17 @@ class World:
             with self.lock:
                 if not (self._dirty or force):
                     return
-                for key, to_state in self._savers.items():
-                    self.state["extensions"][key] = to_state()
+                rendered = {}
+                for key, (to_state, snapshot) in self._savers.items():
+                    if snapshot is not None:
+                        rendered[key] = snapshot()
+                        self.state["extensions"][key] = None     # rendered below, without the lock
+                    else:
+                        self.state["extensions"][key] = to_state()
                 self.state["clock"] = self.now()
-                text = json.dumps(self.state, separators=(",", ":"))
+                frozen = pickle.dumps(self.state, pickle.HIGHEST_PROTOCOL)     # the rest: small
                 self._dirty = False
+            text = self._render(pickle.loads(frozen), rendered)
             temporary = self.state_path + ".tmp"
             # state.json holds the credentials and admin token: owner-only
             with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
@@ -300,13 +329,35 @@ class World:
             self._last_save = time.monotonic()
             self._save_seconds = self._last_save - started
 
+    @staticmethod
+    def _render(state: dict, rendered: dict) -> str:
+        """state as compact JSON text, with the extensions in `rendered` ({key: fn() -> JSON text})."""
+        def member(key, value):
+            if key == "extensions":
+                value = "{" + ",".join(json.dumps(k) + ":" + (rendered[k]() if k in rendered else compact(v))
+                                       for k, v in value.items()) + "}"
+            else:
+                value = compact(value)
+            return json.dumps(key) + ":" + value
+
+        def compact(value):
+            return json.dumps(value, separators=(",", ":"))
+        return "{" + ",".join(member(key, value) for key, value in state.items()) + "}"
+
     def start_ticker(self):
         self._ticker = threading.Thread(target=self._tick_loop, name="sim-ticker", daemon=True)
         self._ticker.start()
 
+    def flush_logs(self, history: bool = True):
+        """Write out queued audit (and history) lines; call it without world.lock held."""
+        self.audit_log.flush()
+        if history:
+            self.history_log.flush()
+
     def _tick_loop(self):
         last_faults_check = last_hooks = 0.0
         while not self._stop.wait(TICK_SECONDS):
+            self.flush_logs()
             self.run_due()
             current = time.monotonic()
             if current - last_hooks >= TICK_HOOK_SECONDS:

@@ -6,7 +6,6 @@ through the coupling methods (`node_created`, `node_operation_started`, ...) or 
 subscription (`on_world_event`).
 """
 import base64
-import copy
 import json
 import secrets
 import time
@@ -22,6 +21,7 @@ from .kubeconfig import write_kubeconfig
 from .resources import ResourceType, default_registry
 from .selectors import parse_field_selector, parse_label_selector, selectors_match
 from .status import StatusError, bad_request, method_not_allowed, page_not_found, success_status, unauthorized
+from .store import clone, json_object
 from .tables import TABLE_MEDIA, table_for, wants_table
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
@@ -49,7 +49,7 @@ class KubeApi:
         if hasattr(world, "subscribe"):
             world.subscribe(self.on_world_event)
         if hasattr(world, "on_save"):
-            world.on_save("kube", self.to_state, self.load_state)
+            world.on_save("kube", self.to_state, self.load_state, snapshot=self.snapshot)
         if hasattr(world, "busy_probe"):
             world.busy_probe = self.node_busy
 
@@ -208,6 +208,13 @@ class KubeApi:
         with self.world.lock:
             return {"clusters": {pool_id: c.to_state() for pool_id, c in self.clusters.items()}}
 
+    def snapshot(self):
+        """The world's save: to_state() as JSON text, rendered by the returned function after
+        the world lock is released (a big pool's objects are not serialised while requests wait)."""
+        with self.world.lock:
+            clusters = [(pool_id, c.snapshot()) for pool_id, c in self.clusters.items()]
+        return lambda: json_object([("clusters", json_object((pool_id, render()) for pool_id, render in clusters))])
+
     def load_state(self, state: Optional[dict]) -> None:
         with self.world.lock:
             self.clusters = {}
@@ -328,6 +335,10 @@ class KubeApi:
         if route.subresource == "finalize":
             raise method_not_allowed()
         if method == "GET":
+            if not wants_table(request.header("accept")):
+                text = cluster.store.object_json(resource, route.namespace, route.name)
+                if text is not None:
+                    return self._text_response(200, text)
             obj = cluster.store.get(resource, route.namespace, route.name)
             return self._object_response(200, obj, request)
         if method == "PUT":
@@ -349,8 +360,13 @@ class KubeApi:
         if resource.kind == "Node":
             cluster.node_changed(before, updated)
         cluster.advance()
-        latest = cluster.store.find(resource, updated["metadata"].get("namespace"), updated["metadata"]["name"])
-        return Response.json(200, copy.deepcopy(latest) if latest is not None else updated)
+        text = cluster.store.object_json(resource, updated["metadata"].get("namespace"), updated["metadata"]["name"])
+        return self._text_response(200, text) if text is not None else Response.json(200, updated)
+
+    @staticmethod
+    def _text_response(code: int, text: str) -> Response:
+        """An object the store already rendered (the same bytes Response.json would send)."""
+        return Response(code, text.encode("utf-8"), {"Content-Type": "application/json"})
 
     def _object_response(self, code: int, obj: dict, request: Request) -> Response:
         if wants_table(request.header("accept")):
@@ -367,28 +383,34 @@ class KubeApi:
 
     def _list(self, cluster: Cluster, route: _Route, request: Request) -> Response:
         labels, fields = self._selectors(route, request)
-        items, resource_version = cluster.store.list(route.resource, route.namespace, labels, fields)
+        resource = route.resource
+        objects = cluster.store.select(resource, route.namespace, labels, fields)
+        resource_version = str(cluster.store.resource_version)
         metadata = {"resourceVersion": resource_version}
         limit = int(request.query_value("limit") or 0)
         start = self._continue_offset(request.query_value("continue"))
         if start or limit:
-            end = start + limit if limit else len(items)
-            if end < len(items):
+            end = start + limit if limit else len(objects)
+            if end < len(objects):
                 metadata["continue"] = base64.urlsafe_b64encode(json.dumps({"offset": end}).encode()).decode()
-                metadata["remainingItemCount"] = len(items) - end
-            items = items[start:end]
-        for item in items:
-            item.pop("apiVersion", None)
-            item.pop("kind", None)
+                metadata["remainingItemCount"] = len(objects) - end
+            objects = objects[start:end]
         if wants_table(request.header("accept")):
+            items = clone(objects)
             for item in items:
-                item.update(apiVersion=route.resource.api_version, kind=route.resource.kind)
-            table = table_for(route.resource.kind, items, resource_version, request.query_value("includeObject"),
+                item.pop("apiVersion", None)
+                item.pop("kind", None)
+                item.update(apiVersion=resource.api_version, kind=resource.kind)
+            table = table_for(resource.kind, items, resource_version, request.query_value("includeObject"),
                               self.now())
             table["metadata"].update({k: v for k, v in metadata.items() if k != "resourceVersion"})
             return Response.json(200, table, {"Content-Type": TABLE_MEDIA})
-        return Response.json(200, {"kind": f"{route.resource.kind}List", "apiVersion": route.resource.api_version,
-                                   "metadata": metadata, "items": items})
+        # What Response.json would send for {"kind", "apiVersion", "metadata", "items"}, with each
+        # item's text rendered once per version by the store instead of on every list.
+        head = json.dumps({"kind": f"{resource.kind}List", "apiVersion": resource.api_version, "metadata": metadata})
+        items = ", ".join(cluster.store.item_json(resource, obj) for obj in objects)
+        return Response(200, (head[:-1] + ', "items": [' + items + "]}").encode("utf-8"),
+                        {"Content-Type": "application/json"})
 
     @staticmethod
     def _continue_offset(token: Optional[str]) -> int:
@@ -408,7 +430,7 @@ class KubeApi:
         if resource.kind == "Pod":
             created = cluster.create_pod(route.namespace, body)
         else:
-            body = copy.deepcopy(body)
+            body = clone(body)
             if "status" in resource.subresources and resource.kind != "Namespace":
                 body.pop("status", None)       # status is the controllers' to write
             created = cluster.store.create(resource, route.namespace, body)
@@ -419,8 +441,8 @@ class KubeApi:
                 stored["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = stored["metadata"]["name"]
                 created = cluster.store.save(resource, stored)
         cluster.advance()
-        latest = cluster.store.find(resource, created["metadata"].get("namespace"), created["metadata"]["name"])
-        return Response.json(201, copy.deepcopy(latest) if latest is not None else created)
+        text = cluster.store.object_json(resource, created["metadata"].get("namespace"), created["metadata"]["name"])
+        return self._text_response(201, text) if text is not None else Response.json(201, created)
 
     @staticmethod
     def _delete_options(request: Request, body) -> dict:
@@ -514,16 +536,22 @@ class KubeApi:
             events, ok = cluster.store.events_since(since, route.resource.key)
             if not ok:
                 return
-            for resource_version, event_type, _, obj in events:
+            for resource_version, event_type, _, text in events:
                 since = resource_version
-                namespace_ok = route.namespace is None or obj["metadata"].get("namespace") == route.namespace
-                if namespace_ok and selectors_match(labels, fields, obj):
-                    yield self._watch_line(event_type, obj)
+                if route.namespace is not None or labels or fields:
+                    obj = json.loads(text)
+                    if route.namespace is not None and obj["metadata"].get("namespace") != route.namespace:
+                        continue
+                    if not selectors_match(labels, fields, obj):
+                        continue
+                # The store rendered the object once when it was written; every watcher sends that.
+                yield ('{"type": "%s", "object": %s}\n' % (event_type, text)).encode()
             with cluster.store.changed:
                 if cluster.store.resource_version == since or not events:
                     cluster.store.changed.wait(WATCH_POLL_SECONDS)
-            with self.world.lock:
-                cluster.advance()
+            if cluster.needs_pass():          # most wake-ups follow a write its writer advanced after
+                with self.world.lock:
+                    cluster.advance()
 
     @staticmethod
     def _watch_line(event_type: str, obj: dict) -> bytes:

@@ -51,12 +51,8 @@ def selected_pods(pdb: dict, pods: List[dict]) -> List[dict]:
             if p["metadata"].get("namespace") == namespace and labels_match(selector, p["metadata"].get("labels"))]
 
 
-def expected_and_desired(pdb: dict, pods: List[dict], scale_of: ScaleOf) -> Tuple[int, int]:
-    spec = pdb.get("spec") or {}
-    min_available = spec.get("minAvailable")
-    max_unavailable = spec.get("maxUnavailable")
-    if max_unavailable is None and isinstance(min_available, int):
-        return len(pods), min_available
+def expected_pods(pods: List[dict], scale_of: ScaleOf) -> int:
+    """The sum of the scales of the pods' controllers, one for each pod without one."""
     scales = {}
     for pod in pods:
         owner = scale_of(pod)
@@ -64,18 +60,35 @@ def expected_and_desired(pdb: dict, pods: List[dict], scale_of: ScaleOf) -> Tupl
             scales[pod["metadata"]["uid"]] = 1
         else:
             scales[owner[0]] = owner[1]
-    expected = sum(scales.values())
+    return sum(scales.values())
+
+
+def desired_healthy(pdb: dict, selected: int, expected_pods: Callable[[], int]) -> Tuple[int, int]:
+    """(expectedPods, desiredHealthy) for a PDB selecting `selected` pods; expected_pods() sums
+    their controllers' scales (only called when the budget needs it)."""
+    spec = pdb.get("spec") or {}
+    min_available = spec.get("minAvailable")
+    max_unavailable = spec.get("maxUnavailable")
+    if max_unavailable is None and isinstance(min_available, int):
+        return selected, min_available
+    expected = expected_pods()
     if max_unavailable is not None:
         return expected, max(0, expected - scaled_value(max_unavailable, expected, round_up=True))
     if min_available is None:       # neither set: the API defaults minAvailable to 1
-        return len(pods), 1
+        return selected, 1
     return expected, scaled_value(min_available, expected, round_up=True)
 
 
 def compute_status(pdb: dict, all_pods: List[dict], scale_of: ScaleOf, now_text: str) -> dict:
     pods = selected_pods(pdb, all_pods)
-    expected, desired = expected_and_desired(pdb, pods, scale_of)
-    healthy = sum(1 for p in pods if pod_is_healthy(p))
+    return status_from_counts(pdb, len(pods), sum(1 for p in pods if pod_is_healthy(p)),
+                              lambda: expected_pods(pods, scale_of), now_text)
+
+
+def status_from_counts(pdb: dict, selected: int, healthy: int, expected_pods: Callable[[], int],
+                       now_text: str) -> dict:
+    """The PDB status from its selected and healthy pod counts (the cluster keeps these as tallies)."""
+    expected, desired = desired_healthy(pdb, selected, expected_pods)
     allowed = max(0, healthy - desired)
     previous = pdb.get("status") or {}
     condition = {

@@ -38,7 +38,7 @@ def _exit(cluster, pod, now):
         container.update(ready=False, started=False, state={"terminated": {
             "exitCode": 1 if failed else 0, "reason": "Error" if failed else "Completed",
             "startedAt": started_at, "finishedAt": finished_at, "containerID": container.get("containerID")}})
-    cluster.store.save(cluster.kind("Pod"), pod)
+    cluster.store.commit(cluster.kind("Pod"), pod)
 
 
 def _condition(kind, reason, message, now):

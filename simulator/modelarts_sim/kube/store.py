@@ -8,9 +8,17 @@ resourceVersion is a 409 Conflict. A bounded change log feeds watches.
 Cost per operation does not grow with the store: lookups are dict hits, name-ordered iteration
 reuses a sorted key list until a key is added or removed, controllers find pods by node or owner
 through secondary indexes, and copies are pickle round trips (several times faster than
-copy.deepcopy on these plain JSON trees).
+copy.deepcopy on these plain JSON trees). Write listeners let the cluster's controllers keep their
+own tallies and work lists in step with every write instead of rescanning the store.
+
+Each write also renders the object's JSON once: the watch log sends that text as is, and a save
+splices the latest text of every object, so saving copies strings under the world lock instead
+of serialising thousands of objects while every request waits.
 """
+import functools
+import json
 import pickle
+import random
 import re
 import secrets
 import threading
@@ -33,7 +41,9 @@ def rfc3339(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_rfc3339(text: str) -> float:
+    # Cached: the kubelet steps parse the same few timestamps on every pass, and strptime is slow.
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
@@ -42,8 +52,20 @@ def clone(value):
     return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
 
 
+def compact_json(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def json_object(members) -> str:
+    """A JSON object from (key, value already rendered as JSON text) pairs."""
+    return "{" + ",".join(json.dumps(key) + ":" + text for key, text in members) + "}"
+
+
+_names = random.Random(secrets.randbits(64))     # names need no cryptographic randomness (no syscall each)
+
+
 def random_suffix(length: int = 5) -> str:
-    return "".join(secrets.choice(_GENERATE_ALPHABET) for _ in range(length))
+    return "".join(_names.choice(_GENERATE_ALPHABET) for _ in range(length))
 
 
 class ObjectStore:
@@ -52,24 +74,44 @@ class ObjectStore:
         self.clock = clock
         self.resource_version = 0
         self.objects: Dict[Tuple[str, str], Dict[Tuple[str, str], dict]] = {}
-        # (resourceVersion, event type, resource key, pickled object): pickling is the cheapest
-        # snapshot of an object that is later mutated in place; watches unpickle on demand.
+        # (resourceVersion, event type, resource key, the object's JSON text at that version)
         self._log: deque = deque(maxlen=WATCH_LOG_SIZE)
+        # resource key -> {object key: JSON text as of its last write} (see snapshot())
+        self._texts: Dict[Tuple[str, str], Dict[Tuple[str, str], str]] = {}
+        self._item_texts: Dict[Tuple[str, str], Dict[Tuple[str, str], str]] = {}    # see item_json()
         self.changed = threading.Condition()
         self._sorted_keys: Dict[Tuple[str, str], List[Tuple[str, str]]] = {}
         # resource key -> index name -> (key_of(obj) -> value or None, {obj key: value}, {value: {obj keys}})
         self._indexes: Dict[Tuple[str, str], Dict[str, tuple]] = {}
         self._writes: Dict[Tuple[str, str], int] = {}   # resource key -> writes so far (change detection)
+        # resource key -> [fn(object key, stored object, removed)], after every write
+        self._listeners: Dict[Tuple[str, str], List[Callable[[Tuple[str, str], dict, bool], None]]] = {}
+        # resource key -> {field selector field: index name} (a list's fast path, see list())
+        self._field_indexes: Dict[Tuple[str, str], Dict[str, str]] = {}
 
     # ---- secondary indexes ------------------------------------------------------------------------
 
-    def add_index(self, resource: ResourceType, name: str, key_of: Callable[[dict], Optional[str]]) -> None:
+    def add_index(self, resource: ResourceType, name: str, key_of: Callable[[dict], Optional[str]],
+                  field: Optional[str] = None) -> None:
         """Maintain objects of `resource` by key_of(obj) (e.g. a pod's node). Objects changed in
-        place are re-indexed when they are written back (save/update/patch)."""
+        place are re-indexed when they are written back (save/update/patch). With `field`, key_of
+        is that field selector's value, and lists selecting `field=value` read only the index."""
         index = (key_of, {}, {})
         self._indexes.setdefault(resource.key, {})[name] = index
+        if field:
+            self._field_indexes.setdefault(resource.key, {})[field] = name
         for key, obj in self._bucket(resource).items():
             self._index_one(index, key, obj)
+
+    def add_listener(self, resource: ResourceType, listener: Callable[[Tuple[str, str], dict, bool], None]) -> None:
+        """Call listener(object key, stored object, removed) after each write of this kind (the
+        object's last state when it was removed). Not on load_state: whoever loads state rebuilds
+        what it derives from the store."""
+        self._listeners.setdefault(resource.key, []).append(listener)
+
+    def _notify(self, resource_key: Tuple[str, str], key: Tuple[str, str], obj: dict, removed: bool = False) -> None:
+        for listener in self._listeners.get(resource_key, ()):
+            listener(key, obj, removed)
 
     @staticmethod
     def _index_one(index: tuple, key: Tuple[str, str], obj: Optional[dict]) -> None:
@@ -103,6 +145,10 @@ class ObjectStore:
             return []
         bucket = self._bucket(resource)
         return [bucket[key] for key in sorted(keys)]
+
+    def indexed_keys(self, resource: ResourceType, name: str, value: str):
+        """The (namespace, name) keys whose index `name` has `value` (a live set: do not modify)."""
+        return self._indexes[resource.key][name][2].get(value) or ()
 
     # ---- reads ------------------------------------------------------------------------------------
 
@@ -149,14 +195,44 @@ class ObjectStore:
 
     def list(self, resource: ResourceType, namespace: Optional[str] = None,
              label_selector: Optional[LabelSelector] = None, field_selector=None) -> Tuple[List[dict], str]:
+        return clone(self.select(resource, namespace, label_selector, field_selector)), str(self.resource_version)
+
+    def select(self, resource: ResourceType, namespace: Optional[str] = None,
+               label_selector: Optional[LabelSelector] = None, field_selector=None) -> List[dict]:
+        """The stored objects (not copies) a list with these selectors returns, in name order."""
         items = []
-        for obj in self.iter(resource, namespace if resource.namespaced else None):
+        objects = self.iter(resource, namespace if resource.namespaced else None)
+        fields = self._field_indexes.get(resource.key, {})
+        for field_name, operator, value in field_selector or ():
+            # `spec.nodeName=X` (a drain's pod list) reads the index, not every pod; the
+            # selectors below still decide, so the answer is the same as a full scan's.
+            if operator == "=" and value and field_name in fields:
+                bucket = self._bucket(resource)
+                keys = sorted(self.indexed_keys(resource, fields[field_name], value))
+                objects = (bucket[key] for key in keys
+                           if not resource.namespaced or namespace is None or key[0] == namespace)
+                break
+        for obj in objects:
             if label_selector and not labels_match(label_selector, obj["metadata"].get("labels")):
                 continue
             if field_selector and not fields_match(field_selector, obj):
                 continue
             items.append(obj)
-        return clone(items), str(self.resource_version)
+        return items
+
+    def object_json(self, resource: ResourceType, namespace: Optional[str], name: str) -> Optional[str]:
+        """A stored object's JSON text as of its last write (what get() would serialise to), or None."""
+        return self._texts.get(resource.key, {}).get((self._ns(resource, namespace), name))
+
+    def item_json(self, resource: ResourceType, obj: dict) -> str:
+        """A stored object as a list answer's item (without apiVersion and kind, as the API
+        server sends them), rendered once per version of the object."""
+        texts = self._item_texts.setdefault(resource.key, {})
+        key = (self._ns(resource, obj["metadata"].get("namespace")), obj["metadata"]["name"])
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = json.dumps({k: v for k, v in obj.items() if k not in ("apiVersion", "kind")})
+        return text
 
     # ---- writes -----------------------------------------------------------------------------------
 
@@ -168,23 +244,36 @@ class ObjectStore:
         """How many times objects of this kind were created, changed or removed."""
         return self._writes.get(resource.key, 0)
 
-    def _record(self, event_type: str, resource: ResourceType, obj: dict) -> None:
+    def _record(self, event_type: str, resource: ResourceType, key: Tuple[str, str], obj: dict) -> None:
         self._writes[resource.key] = self._writes.get(resource.key, 0) + 1
+        text = json.dumps(obj)
+        self._item_texts.get(resource.key, {}).pop(key, None)
+        texts = self._texts.setdefault(resource.key, {})
+        if event_type == "DELETED":
+            texts.pop(key, None)
+        else:
+            texts[key] = text
         with self.changed:
-            self._log.append((self.resource_version, event_type, resource.key,
-                              pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)))
+            self._log.append((self.resource_version, event_type, resource.key, text))
             self.changed.notify_all()
 
     def events_since(self, resource_version: int, key: Tuple[str, str]) -> Tuple[List[tuple], bool]:
-        """Changes (rv, type, key, object) of one kind after resource_version. The flag is False
-        when the log no longer reaches back that far (the caller answers 410 Gone, like etcd
-        after compaction)."""
+        """Changes (rv, type, key, the object's JSON text) of one kind after resource_version.
+        The flag is False when the log no longer reaches back that far (the caller answers 410
+        Gone, like etcd after compaction)."""
         with self.changed:
             missing_history = not self._log or self._log[0][0] > resource_version + 1
             if resource_version < self.resource_version and missing_history:
                 return [], False
-            return [(rv, kind, k, pickle.loads(data)) for rv, kind, k, data in self._log
-                    if rv > resource_version and k == key], True
+            # A watcher is usually nearly up to date: walk back from the newest change only.
+            newer = []
+            for entry in reversed(self._log):
+                if entry[0] <= resource_version:
+                    break
+                if entry[2] == key:
+                    newer.append(entry)
+            newer.reverse()
+            return newer, True
 
     def _validate_name(self, resource: ResourceType, name: str) -> None:
         if resource.kind == "Event" or resource.kind == "Lease":
@@ -228,7 +317,7 @@ class ObjectStore:
             raise st.already_exists(resource.group, resource.plural, name)
         obj["apiVersion"] = resource.api_version
         obj["kind"] = resource.kind
-        metadata["uid"] = str(uuid.uuid4())
+        metadata["uid"] = str(uuid.UUID(int=_names.getrandbits(128), version=4))   # uuid4 without a syscall
         metadata["creationTimestamp"] = rfc3339(self.clock())
         metadata.pop("deletionTimestamp", None)
         if resource.kind not in ("Event", "Namespace", "ConfigMap", "Lease", "Pod", "Node"):
@@ -237,7 +326,8 @@ class ObjectStore:
         self._bucket(resource)[(namespace, name)] = obj
         self._sorted_keys.pop(resource.key, None)
         self._reindex(resource.key, (namespace, name), obj)
-        self._record("ADDED", resource, obj)
+        self._record("ADDED", resource, (namespace, name), obj)
+        self._notify(resource.key, (namespace, name), obj)
         return clone(obj)
 
     def update(self, resource: ResourceType, namespace: Optional[str], name: str, obj: dict,
@@ -293,6 +383,10 @@ class ObjectStore:
         """Controller write of a stored object: no checks, new resourceVersion, watch event."""
         return clone(self._commit(resource, obj))
 
+    def commit(self, resource: ResourceType, obj: dict) -> None:
+        """save() for a caller that does not need a copy back (most controller writes)."""
+        self._commit(resource, obj)
+
     def _commit(self, resource: ResourceType, obj: dict) -> dict:
         metadata = obj["metadata"]
         obj["apiVersion"] = resource.api_version
@@ -304,7 +398,8 @@ class ObjectStore:
             self._sorted_keys.pop(resource.key, None)
         bucket[key] = obj
         self._reindex(resource.key, key, obj)
-        self._record("MODIFIED", resource, obj)
+        self._record("MODIFIED", resource, key, obj)
+        self._notify(resource.key, key, obj)
         return obj
 
     def remove(self, resource: ResourceType, namespace: Optional[str], name: str) -> dict:
@@ -316,7 +411,8 @@ class ObjectStore:
         self._sorted_keys.pop(resource.key, None)
         self._reindex(resource.key, key, None)
         obj["metadata"]["resourceVersion"] = self._next_version()
-        self._record("DELETED", resource, obj)
+        self._record("DELETED", resource, key, obj)
+        self._notify(resource.key, key, obj, removed=True)
         return clone(obj)
 
     # ---- persistence ------------------------------------------------------------------------------
@@ -327,6 +423,19 @@ class ObjectStore:
             "objects": {f"{group}/{plural}": list(bucket.values())
                         for (group, plural), bucket in self.objects.items() if bucket},
         }
+
+    def snapshot(self) -> Callable[[], str]:
+        """to_state() as JSON text, in two steps: this call (under the world lock) only copies
+        references to each object's latest JSON text; the function it returns joins them (no
+        lock needed: the texts never change)."""
+        version = self.resource_version
+        kinds = [(f"{group}/{plural}", list(self._texts.get((group, plural), {}).values()))
+                 for (group, plural), bucket in self.objects.items() if bucket]
+
+        def render() -> str:
+            objects = json_object((name, "[" + ",".join(texts) + "]") for name, texts in kinds)
+            return json_object([("resourceVersion", str(version)), ("objects", objects)])
+        return render
 
     def load_state(self, state: dict) -> None:
         self.resource_version = int(state.get("resourceVersion", 0))
@@ -346,5 +455,8 @@ class ObjectStore:
                 reverse.clear()
             for key, obj in self.objects.get(resource_key, {}).items():
                 self._reindex(resource_key, key, obj)
+        self._texts = {resource_key: {key: json.dumps(obj) for key, obj in bucket.items()}
+                       for resource_key, bucket in self.objects.items()}
+        self._item_texts = {}
         with self.changed:
             self._log.clear()

@@ -63,7 +63,7 @@ class FakeWorld:
     def subscribe(self, callback):
         self.subscribers.append(callback)
 
-    def on_save(self, key, to_state, from_state):
+    def on_save(self, key, to_state, from_state, snapshot=None):
         self.savers[key] = (to_state, from_state)
 
     def events(self, name):
