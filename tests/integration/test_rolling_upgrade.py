@@ -205,7 +205,7 @@ def test_rollout_respects_budget_and_pdbs(ansible, sim, tmp_path):
 
 
 def test_window_gate_stops_new_launches(ansible, sim, audit, tmp_path):
-    pool = seed(sim, "roll-window", nodes=10)
+    pool = seed(sim, "roll-window", nodes=30)
     now = datetime.now(timezone.utc)
     closed = {"start": (now + timedelta(hours=2)).strftime("%H:%M"), "end": (now + timedelta(hours=3)).strftime("%H:%M")}
     mark = audit.mark()
@@ -214,7 +214,8 @@ def test_window_gate_stops_new_launches(ansible, sim, audit, tmp_path):
     assert "outside the maintenance window" in json.dumps(output)
 
     # The window closes 20 s from now: long after ansible has started (a few seconds), long before
-    # ten nodes one at a time (about 2.3 s each) could finish.
+    # thirty nodes one at a time could finish (about 1.4 s each here on an idle machine: 12 of them
+    # fit in the window; ten nodes once did not fill it).
     since = len(sim.history())
     closes = datetime.now(timezone.utc) + timedelta(seconds=20)
     window = {"start": (closes - timedelta(hours=1)).strftime("%H:%M:%S"), "end": closes.strftime("%H:%M:%S")}
@@ -226,7 +227,7 @@ def test_window_gate_stops_new_launches(ansible, sim, audit, tmp_path):
     assert cordons, "some nodes started inside the window"
     assert all(e["wall_time"] <= closes.strftime("%Y-%m-%dT%H:%M:%SZ") for e in cordons), cordons
     upgraded = driver_changes(sim, pool["id"], since)
-    assert 0 < len(upgraded) < 10
+    assert 0 < len(upgraded) < 30
     # In-flight nodes finished: nothing is left cordoned.
     assert not any(n["spec"].get("unschedulable") for n in kube_nodes(sim, pool["id"]).values())
 

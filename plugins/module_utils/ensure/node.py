@@ -485,7 +485,7 @@ def node_info(module):
     module.kube_default_context = pool_id
     selector = params.get("node_selector")
     # Without a node list to pick from, every pod is listed at once (what pods_by_node does for
-    # more than one node anyway).
+    # many nodes anyway).
     all_pods = params.get("with_pods") and not params.get("nodes")
     # The lists are independent round trips (megabytes each on 2,000 nodes): fetched concurrently,
     # the task waits for the slowest one instead of their sum. The ModelArts list starts first,

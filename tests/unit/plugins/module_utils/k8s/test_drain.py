@@ -172,3 +172,46 @@ def test_gone_pod_counts_as_evicted_and_other_errors_propagate():
 def test_nothing_to_evict_is_done_at_once():
     job = drain.NodeDrain("n", drain.plan_drain([pod("ds", "DaemonSet")]), timeout=1)
     assert job.done and job.step(object()) is True
+
+
+class ListingKube:
+    """Answers pod lists like the API server (field selector spec.nodeName=X honoured) and records them."""
+
+    def __init__(self, pods):
+        self.pods = pods
+        self.lists = []
+
+    def list_items(self, path, query=None):
+        selector = (query or {}).get("fieldSelector")
+        self.lists.append(selector)
+        node = selector.split("=", 1)[1] if selector else None
+        return [p for p in self.pods if node is None or p["spec"]["nodeName"] == node]
+
+
+def pods_on(count):
+    return [{"metadata": {"name": "p%d" % index, "namespace": "default"}, "spec": {"nodeName": "n%d" % index}}
+            for index in range(count)]
+
+
+def test_pods_by_node_lists_a_few_nodes_one_by_one_and_many_at_once():
+    few = ListingKube(pods_on(40))
+    grouped = drain.pods_by_node(few, ["n3", "n1", "n3", "n7"])
+    assert {node: [p["metadata"]["name"] for p in pods] for node, pods in grouped.items()} == {
+        "n3": ["p3"], "n1": ["p1"], "n7": ["p7"]}
+    assert sorted(few.lists) == ["spec.nodeName=n1", "spec.nodeName=n3", "spec.nodeName=n7"]
+
+    many = ListingKube(pods_on(40))
+    names = ["n%d" % index for index in range(drain.MAX_NODE_POD_LISTS + 1)]
+    grouped = drain.pods_by_node(many, names)
+    assert many.lists == [None]          # one cluster-wide list
+    assert all([p["metadata"]["name"] for p in grouped[name]] == ["p" + name[1:]] for name in names)
+
+
+def test_pods_by_node_passes_a_failed_list_on():
+    class Failing(ListingKube):
+        def list_items(self, path, query=None):
+            if query["fieldSelector"].endswith("n2"):
+                raise error_from_response("GET", path, 500, '{"message":"etcd timeout"}')
+            return super().list_items(path, query)
+    with pytest.raises(KubeApiError):
+        drain.pods_by_node(Failing(pods_on(4)), ["n1", "n2", "n3"])
