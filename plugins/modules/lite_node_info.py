@@ -12,9 +12,10 @@ description:
     state of a rolling driver upgrade, NPU capacity and allocatable, the node pool, user labels and taints.
   - On request (O(with_pods=true)) it adds the pods each node runs and which of them a drain would
     evict, and (O(detail=true)) the ModelArts and Kubernetes objects themselves.
-  - Made for big pools. It sends one ModelArts node list and one Kubernetes node list, plus at
-    most one pod list with O(with_pods=true) (field-selected for a single node, cluster-wide
-    otherwise). The default record is small on purpose. Ansible scrubs, encodes and decodes every
+  - Made for big pools. It sends one ModelArts node list and one Kubernetes node list. With
+    O(with_pods=true) it also lists the pods, one field-selected list per node (sent
+    concurrently) when O(nodes) picks up to 16 nodes, one list of every pod of the cluster
+    otherwise. The default record is small on purpose. Ansible scrubs, encodes and decodes every
     value of a result, and on 2,000 nodes that costs more than the lists when the full objects are returned.
 options:
   pool:
@@ -41,8 +42,8 @@ options:
     aliases: [node_pools]
   with_pods:
     description:
-      - Also list each node's pods and the drain plan (one more list, of every pod of the cluster
-        unless O(nodes) names one node).
+      - Also list each node's pods and the drain plan (a list of each node's pods when O(nodes)
+        picks up to 16 nodes, else one list of every pod of the cluster).
     type: bool
     default: false
   detail:
