@@ -515,8 +515,7 @@ def verdicts(results):
                                "time_scale": target["time_scale"], "met": target["ratio"] <= TARGETS["ratio_at_256"]
                                and target["ok"]}
     # The same pool at the matrix's time scale: T_node ~4x shorter, so the fixed costs weigh ~4x more.
-    role_256 = [r for r in results["upgrades"] if r["method"] == "role" and r["pool_nodes"] == TARGET_POOL_NODES
-                and r["max_unavailable"] == TARGET_MAX_UNAVAILABLE and r["ratio"]]
+    role_256 = matrix_rows_like_target(results)
     if role_256:
         worst = max(r["ratio"] for r in role_256)
         out["ratio_at_256_matrix_scale"] = {"target": TARGETS["ratio_at_256"], "measured_worst": worst,
@@ -544,12 +543,17 @@ def verdicts(results):
     return out
 
 
+def matrix_rows_like_target(results):
+    """The matrix's role runs with the target run's pool size and max_unavailable (and a ratio)."""
+    return [r for r in results["upgrades"] if r["method"] == "role" and r["pool_nodes"] == TARGET_POOL_NODES
+            and r["max_unavailable"] == TARGET_MAX_UNAVAILABLE and r["ratio"]]
+
+
 def why_missed(name, results):
     """{"why", "fix"} for a missed target, from the run's own numbers."""
     if name.startswith("ratio_at_256"):
-        row = results["target_run"] if name == "ratio_at_256" else max(
-            (r for r in results["upgrades"] if r["method"] == "role" and r["pool_nodes"] == TARGET_POOL_NODES
-             and r["max_unavailable"] == TARGET_MAX_UNAVAILABLE and r["ratio"]), key=lambda r: r["ratio"])
+        row = results["target_run"] if name == "ratio_at_256" else max(matrix_rows_like_target(results),
+                                                                        key=lambda r: r["ratio"])
         if not row.get("ok") or row.get("overhead_seconds") is None:
             return {"why": "the run failed: " + (row.get("error") or "")[-300:], "fix": "see the run's error"}
         real_limit = row["limit_packed_seconds"] * row["time_scale"]

@@ -114,14 +114,7 @@ def order_key(name, target):
 
 def state_of(node):
     """Our per-node record on the Node (dict) or None."""
-    text = knodes.annotations_of(node or {}).get(STATE_ANNOTATION)
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+    return knodes.driver_upgrade_record(node)
 
 
 def cordoned_by_rollout(node):

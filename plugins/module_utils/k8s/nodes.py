@@ -111,15 +111,23 @@ def user_labels(node):
     return {key: value for key, value in labels_of(node).items() if not L.is_system_key(key)}
 
 
-def driver_upgrade(node):
+def driver_upgrade_record(node):
     """The rolling driver upgrade's record on the Node ({run, target, phase, from, reason, updated}),
-    ``{"phase": <label>}`` when only the label is readable, or None."""
-    text = annotations_of(node).get(L.DRIVER_UPGRADE)
+    or None when it has none or it is not a JSON object."""
+    text = annotations_of(node or {}).get(L.DRIVER_UPGRADE)
+    if not text:
+        return None
     try:
-        record = json.loads(text) if text else None
+        record = json.loads(text)
     except ValueError:
-        record = None
-    if isinstance(record, dict):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def driver_upgrade(node):
+    """driver_upgrade_record(), or ``{"phase": <label>}`` when only the label is readable, or None."""
+    record = driver_upgrade_record(node)
+    if record is not None:
         return record
     phase = labels_of(node).get(L.DRIVER_UPGRADE_STATE)
     return {"phase": phase} if phase else None
