@@ -38,7 +38,7 @@ class AdminApi:
             ("PUT", "faults"): self.put_faults, ("DELETE", "faults"): self.delete_faults,
             ("POST", "seed"): self.seed, ("POST", "shutdown"): self.shutdown,
             ("GET", "clock"): self.clock, ("POST", "clock/advance"): self.advance,
-            ("POST", "nodes/readiness"): self.node_readiness,
+            ("POST", "nodes/readiness"): self.node_readiness, ("GET", "gangs"): self.gangs,
         }.get((request.method, route))
         if handler is None:
             return _error(404, "no admin endpoint %s %s" % (request.method, request.path))
@@ -107,6 +107,39 @@ class AdminApi:
             return _error(404, "no node %s in pool %s (%s)" % (node, pool_id, getattr(error, "message", error)))
         return Response.json(200, {"pool": pool_id, "node": node, "fault": fault})
 
+    def _by_index(self, pool, workloads):
+        """Gang jobs and super nodes may name nodes by their index in the pool (the seed reply's
+        "nodes" order), since the seed cannot know the names before the pool exists."""
+        if not isinstance(workloads, dict):
+            return workloads
+        ips = [n["ip"] for n in self.cloud.sorted_nodes(pool)]
+
+        def resolve(entries):
+            resolved = []
+            for entry in entries or []:
+                if isinstance(entry, dict) and isinstance(entry.get("nodes"), list):
+                    names = []
+                    for name in entry["nodes"]:
+                        if isinstance(name, int) and not isinstance(name, bool):
+                            if not 0 <= name < len(ips):
+                                raise ApiError(400, "SIM.400", "node index %d is outside the pool's %d nodes"
+                                               % (name, len(ips)))
+                            name = ips[name]
+                        names.append(name)
+                    entry = dict(entry, nodes=names)
+                resolved.append(entry)
+            return resolved
+        return dict(workloads, **{key: resolve(workloads[key]) for key in ("gang_jobs", "super_nodes")
+                                  if key in workloads})
+
+    def gangs(self, request, body):
+        """Gang jobs per pool: restarts, NPU-seconds lost since each job's last checkpoint, and
+        every interruption (time, pod, node); `?pool=<id>` narrows to one pool."""
+        if self.kube is None:
+            return _error(404, "gang jobs need the Kubernetes side, which is not installed")
+        self.world.run_due()
+        return Response.json(200, {"pools": self.kube.gang_reports(request.query_value("pool", "") or None)})
+
     def shutdown(self, request, body):
         self.request_shutdown()
         return Response.json(200, {"ok": True})
@@ -159,7 +192,11 @@ class AdminApi:
         if spec.get("workloads") and self.kube is None:
             raise ApiError(400, "SIM.400", "workloads need the Kubernetes side, which is not installed")
         pool = self.cloud.create_pool(body, ready=True)
-        workloads = self.kube.seed_workloads(pool["id"], spec["workloads"]) if spec.get("workloads") else None
+        try:
+            workloads = self.kube.seed_workloads(pool["id"], self._by_index(pool, spec["workloads"])) \
+                if spec.get("workloads") else None
+        except ValueError as exc:      # a gang job or super node the seed cannot place
+            raise ApiError(400, "SIM.400", str(exc)) from exc
         return {"id": pool["id"], "name": pool["display_name"], "workloads": workloads,
                 "node_pools": {name: [n["name"] for n in self.cloud.sorted_nodes(pool, name)]
                                for name in pool["node_pools"]},

@@ -121,6 +121,10 @@ class SimHandle:
         """Create Running pools at once: [{"name", "nodes", "flavor", "node_pool", "driver_version", ...}]."""
         return self.admin("POST", "seed", {"pools": pools})
 
+    def gangs(self, pool_id=None):
+        """Gang jobs per pool id: restarts, lost NPU-seconds, interruptions (see kube/gang.py)."""
+        return self.admin("GET", "gangs" + ("?pool=" + pool_id if pool_id else ""))["pools"]
+
     def node_readiness(self, pool_id, node, fault):
         """fault: "never_ready", "stuck_after_operation" or "none" (see admin.py)."""
         return self.admin("POST", "nodes/readiness", {"pool": pool_id, "node": node, "fault": fault})

@@ -202,6 +202,15 @@ class KubeApi:
         with self.world.lock:
             return seeding.seed_workloads(self.ensure_cluster(pool_id), spec)
 
+    def gang_reports(self, pool_id: Optional[str] = None) -> dict:
+        with self.world.lock:
+            reports = {}
+            for pid, cluster in self.clusters.items():
+                if pool_id in (None, pid):
+                    cluster.advance()
+                    reports[pid] = cluster.gangs.report(self.world.now())
+            return reports
+
     # ---- persistence ----------------------------------------------------------------------------
 
     def to_state(self) -> dict:

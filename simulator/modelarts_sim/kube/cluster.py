@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
-from . import disruption, jobs
+from . import disruption, gang, jobs
 from . import labels as L
 from . import nodes as N
 from .resources import Registry, ResourceType
@@ -217,6 +217,7 @@ class Cluster:
         self.unschedulable: Dict[Tuple[str, str], tuple] = {}
         self._next_due = float("-inf")                 # see advance()
         self.modelarts_names: Dict[str, str] = {}     # ModelArts node name -> Node name (private IP)
+        self.gangs = gang.GangJobs()                  # Volcano-style gang jobs (see gang.py)
         self.kinds = {name: registry.by_kind(group, name) for group, name in (
             ("", "Node"), ("", "Pod"), ("", "Namespace"), ("", "Event"), ("apps", "Deployment"),
             ("apps", "ReplicaSet"), ("apps", "DaemonSet"), ("policy", "PodDisruptionBudget"),
@@ -780,7 +781,8 @@ class Cluster:
         advance() would return at once. A write in flight may make it stale; the next poll or
         the ticker catches up."""
         try:
-            return self.clock() >= self._next_due or self._has_work() or bool(self.store.count(self.kind("Job")))
+            return self.clock() >= self._next_due or self._has_work() or bool(self.store.count(self.kind("Job"))) \
+                or self.gangs.active
         except RuntimeError:          # a work list changed size under us: someone is writing
             return True
 
@@ -791,7 +793,8 @@ class Cluster:
         their own, so their controller runs on every call while a Job exists."""
         now = self.clock()
         has_jobs = self.store.count(self.kind("Job"))
-        if now < self._next_due and not has_jobs and not self._has_work():
+        has_gangs = self.gangs.active
+        if now < self._next_due and not has_jobs and not has_gangs and not self._has_work():
             return
         self._advance_nodes(now)
         self._advance_pods(now)
@@ -800,6 +803,8 @@ class Cluster:
         self._run_daemonsets(now)
         if has_jobs:
             jobs.run_jobs(self, now)
+        if has_gangs:
+            self.gangs.run(self, now)
         self.refresh_budgets()
         self._next_due = self._earliest_due()
 
@@ -1182,14 +1187,15 @@ class Cluster:
     def to_state(self) -> dict:
         return {"token": self.token, "store": self.store.to_state(), "node_state": clone(self.node_state),
                 "replacement_due": dict(self.replacement_due), "pod_ip_counter": self.pod_ip_counter,
-                "modelarts_names": dict(self.modelarts_names)}
+                "modelarts_names": dict(self.modelarts_names), "gangs": self.gangs.to_state()}
 
     def snapshot(self) -> Callable[[], str]:
         """to_state() as JSON text, built by the returned function without the world lock (see
         ObjectStore.snapshot); only the small parts are copied now."""
         store = self.store.snapshot()
         rest = clone({"node_state": self.node_state, "replacement_due": self.replacement_due,
-                      "pod_ip_counter": self.pod_ip_counter, "modelarts_names": self.modelarts_names})
+                      "pod_ip_counter": self.pod_ip_counter, "modelarts_names": self.modelarts_names,
+                      "gangs": self.gangs.to_state()})
         token = self.token
         return lambda: json_object([("token", compact_json(token)), ("store", store())]
                                    + [(key, compact_json(value)) for key, value in rest.items()])
@@ -1201,4 +1207,5 @@ class Cluster:
         self.replacement_due = dict(state.get("replacement_due") or {})
         self.pod_ip_counter = int(state.get("pod_ip_counter", 0))
         self.modelarts_names = dict(state.get("modelarts_names") or {})
+        self.gangs = gang.GangJobs(state.get("gangs"))
         self.wake()

@@ -41,3 +41,13 @@ TAINT_NOT_READY = "node.kubernetes.io/not-ready"
 
 # --- ownership of seeded workloads (GUESSED: chosen by the simulator) -------------------------------
 DEVICE_PLUGIN_NAME = "huawei-npu-device-plugin"
+
+# --- super-node topology (PROBABLE: ModelArts node labels on super-node servers) -------------------
+# The servers of one super node share HCCS links and carry the same values of both keys.
+SUPER_NODE_ID = "os.modelarts.node/spod.id"
+SUPER_NODE_BATCH = "os.modelarts.node/batch.uid"
+
+# --- gang-scheduled jobs (CONFIRMED: Volcano's labels on the pods of a vcjob) ------------------------
+VOLCANO_JOB_NAME = "volcano.sh/job-name"
+POD_GROUP = "scheduling.k8s.io/group-name"
+VOLCANO_TASK_INDEX = "volcano.sh/task-index"

@@ -11,12 +11,16 @@ spec (every key optional):
   "daemonsets": [{"name": "log-agent", "namespace": "kube-system", "node_selector": {}}],
   "pods": [{"name": "debug", "namespace": "default", "node": "<node name>", "empty_dir": true, "npus": 0}],
   "pdbs": [{"name": "p", "namespace": "default", "selector": {"matchLabels": {...}}, "minAvailable": 1}],
-  "never_ready_nodes": ["<node name>"]  # fault: these nodes never report Ready (again)
+  "never_ready_nodes": ["<node name>"], # fault: these nodes never report Ready (again)
+  "super_nodes": [{"id": "spod-0", "batch_uid": "b-0", "nodes": [...]}],   # see gang.py
+  "gang_jobs": [{"name": "llm", "namespace": "training", "nodes": [...], "npus": 8,
+                 "checkpoint_seconds": 1800, "work_seconds": null, "elapsed_seconds": 0}]
 }
 "blocking" is a PDB with minAvailable = replicas: it never allows a disruption.
 """
 from typing import List
 
+from . import gang
 from . import labels as L
 from .cluster import Cluster
 
@@ -54,7 +58,12 @@ def _pdb(cluster: Cluster, name: str, namespace: str, selector: dict, budget: di
 
 
 def seed_workloads(cluster: Cluster, spec: dict) -> dict:
-    created: dict = {"deployments": [], "daemonsets": [], "pods": [], "pdbs": []}
+    created: dict = {"deployments": [], "daemonsets": [], "pods": [], "pdbs": [], "gang_jobs": []}
+    resolve = lambda name: cluster.modelarts_names.get(name, name)  # noqa: E731
+    try:
+        jobs = gang.check_seed(cluster, spec, resolve)     # refused before anything is written
+    except gang.GangError as exc:
+        raise ValueError(str(exc)) from exc
     for name in spec.get("never_ready_nodes") or []:
         cluster.set_never_ready(name, True)
     if spec.get("ready_nodes", True):
@@ -110,6 +119,11 @@ def seed_workloads(cluster: Cluster, spec: dict) -> dict:
             pod["spec"]["nodeName"] = item["node"]
         cluster.create_pod(namespace, pod)
         created["pods"].append(f'{namespace}/{item["name"]}')
+    gang.label_super_nodes(cluster, spec.get("super_nodes") or [], resolve)
+    for job in jobs:
+        cluster.gangs.add(job)
+    created["gang_jobs"] = [f'{job["namespace"]}/{job["name"]}' for job in jobs]
+    cluster.advance()                 # gang jobs create their pods
     cluster.start_pending_pods()
-    cluster.advance()
+    cluster.advance()                 # ... and run once all of them are Running
     return created
