@@ -69,6 +69,7 @@ class Cloud:
         # Lite Server (v1 dev-servers, super nodes, scheduled events); imported here: it imports this module.
         from .devservers import DevServers
         self.devservers = DevServers(world, self)
+        self.ims = None  # the IMS service (ims.py) when served: private images Lite Servers can switch to
 
     # ---- small helpers ------------------------------------------------------------------------
     def _random(self):

@@ -153,12 +153,14 @@ class DevServers:
     # ---- views --------------------------------------------------------------------------------
     def server_view(self, server):
         flavor = catalog.SERVER_FLAVORS.get(server["flavor"], {})
-        image = catalog.image_view(server["image_id"]) if server["image_id"] in catalog.IMAGES else \
-            {"image_id": server["image_id"]}
+        info = self._image_info(server["image_id"])
+        image = {"image_id": server["image_id"]}
+        if info:
+            image.update(name=info["name"], arch=info["arch"], server_type=info["server_type"], status=info["status"])
         cloud_server = {"id": server["cloud_server_id"], "type": server["server_type"]}
         view = {"id": server["id"], "name": server["name"], "status": server["status"],
                 "category": "HPS" if server.get("hps_id") else "SERVER", "flavor": server["flavor"],
-                "resource_flavor": server["flavor"], "charging_mode": "POST_PAID", "order_id": "",
+                "resource_flavor": server["flavor"], "charging_mode": server.get("charging_mode", "POST_PAID"), "order_id": "",
                 "key_pair_name": server.get("key_pair_name") or "", "vpc_id": server["vpc_id"],
                 "subnet_id": server["subnet_id"], "cloud_server": cloud_server, "image": image,
                 "endpoints": [{"dev_service": "SSH", "service": "SSH", "uri": server["ip"],
@@ -200,12 +202,19 @@ class DevServers:
         self.data["servers"][server_id] = server
         return server
 
+    def _image_info(self, image_id):
+        """Catalogue facts of an image: a public one, or a private IMS image made from a server."""
+        return catalog.IMAGES.get(image_id) or (self.cloud.ims and self.cloud.ims.private_image(image_id))
+
     def _resolve_image(self, image, flavor, where="image_id"):
         image_id = catalog.find_image(image) if image else catalog.DEFAULT_IMAGE.get(
             catalog.SERVER_FLAVORS[flavor]["server_type"], {}).get(catalog.SERVER_FLAVORS[flavor]["chip"])
+        if image_id is None and self._image_info(image):
+            image_id = image
         if image_id is None:
-            raise bad("Bad request: %s %r is not an image of GET /v1/{project_id}/dev-servers/images." % (where, image))
-        info = catalog.IMAGES[image_id]
+            raise bad("Bad request: %s %r is not an image of GET /v1/{project_id}/dev-servers/images or a private "
+                      "IMS image." % (where, image))
+        info = self._image_info(image_id)
         if info["status"] != "ACTIVE":
             raise bad("Bad request: image %s (%s) is %s and cannot be used." % (image_id, info["name"], info["status"]))
         if not catalog.image_fits(info, flavor):
@@ -240,6 +249,8 @@ class DevServers:
         server = self._make_server(spec["name"], flavor, self._resolve_image(spec.get("image"), flavor),
                                    spec.get("key_pair_name", "kp-sim"), status, spec.get("root_volume_size", 200),
                                    data_volumes=spec.get("data_volumes", [500]))
+        if spec.get("charging_mode") in ("PRE_PAID", "POST_PAID"):  # PRE_PAID: yearly/monthly, disks too
+            server["charging_mode"] = spec["charging_mode"]
         if spec.get("displayed_status"):  # a stale console status that only sync corrects
             server["displayed_status"] = spec["displayed_status"]
         return {"id": server["id"], "name": server["name"]}

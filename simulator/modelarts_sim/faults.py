@@ -5,10 +5,12 @@ import re
 import threading
 
 KINDS = ("throttle", "error", "latency", "reset", "fail_operation", "clock_skew")
-APIS = ("modelarts", "k8s", "any")
+APIS = ("modelarts", "k8s", "evs", "ims", "any")
 OPERATIONS = ("driver_upgrade", "create", "delete", "reboot", "reset", "scale",
               # Lite Server (dev-server) operations; `node` names the server or super node
-              "start", "stop", "changeos", "reinstallos", "repair")
+              "start", "stop", "changeos", "reinstallos", "repair",
+              # EVS disk expansion and IMS image creation; `node` names the server, super node or volume
+              "extend", "create_image")
 TERMINAL_KINDS = ("throttle", "error", "reset")
 
 

@@ -19,12 +19,17 @@ from . import catalog
 from .admin import AdminApi
 from .certs import ensure_certificates
 from .cloud import Cloud
+from .evs import Evs
 from .httpcore import Request, Response
+from .ims import Ims
 from .modelarts_api import ModelArtsApi, error_response
+from .neighbours import error_response as neighbour_error
 from .signing import parse_query
 from .world import World
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+# Services with their own port (and endpoint in env.json), beside the main one.
+NEIGHBOURS = ("evs", "ims")
 KUBE_MODULE = "modelarts_sim.kube.app"
 
 
@@ -82,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
                           headers={k.lower(): v for k, v in self.headers.items()}, body=self._read_body(),
                           raw_query=raw_query, request_id=uuid.uuid4().hex)
         request.query = parse_query(raw_query)
-        response = sim.respond(request)
+        response = sim.respond(request, self.server.service)
         if response is None:  # a reset fault: drop the connection without an answer
             self.close_connection = True
             try:
@@ -123,6 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _TlsServer(ThreadingHTTPServer):
+    service = None  # None: the main port (IAM, ModelArts, Kubernetes, admin); else a NEIGHBOURS name
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
@@ -164,6 +170,16 @@ class Simulator:
         self.httpd.sim = self
         self.port = self.httpd.server_address[1]
         self.world.base_url = "https://127.0.0.1:%d" % self.port
+        self.evs = Evs(self.world, self.cloud, self.modelarts.authenticate)
+        self.ims = Ims(self.world, self.cloud, self.modelarts.authenticate)
+        self.cloud.ims = self.ims
+        self.neighbours = {}
+        for service in NEIGHBOURS:
+            httpd = _TlsServer(("127.0.0.1", 0), _Handler)
+            httpd.ssl_context = context
+            httpd.sim = self
+            httpd.service = service
+            self.neighbours[service] = httpd
         self.kube = load_kube_api(self.world)
         self.admin = AdminApi(self.world, self.cloud, self.stopped.set, self.kube)
         if self.kube is not None:
@@ -186,8 +202,10 @@ class Simulator:
             self.kube.write_kubeconfig(self.world.kubeconfig_path, self.world.base_url, self.ca_path)
 
     # ---- request pipeline -------------------------------------------------------------------------
-    def respond(self, request):
+    def respond(self, request, service=None):
         try:
+            if service is not None:
+                return self._respond_neighbour(service, request)
             return self._respond(request)
         finally:
             # Its audit line is in audit.jsonl before the answer goes (the ticker writes history).
@@ -229,6 +247,34 @@ class Simulator:
         self._audit(api, request, response.status, handled_by_kube=False)
         return response
 
+    def _respond_neighbour(self, service, request):
+        """EVS or IMS on its own port: counters, faults and audit under the service's own api name."""
+        self.world.count(service, request.method)
+        clock_skew = 0.0
+        response = None
+        for rule in self.world.faults.for_request(service, request.method, request.path):
+            self.world.count("faults", rule["kind"])
+            if rule["kind"] == "latency":
+                time.sleep(rule["seconds"])
+            elif rule["kind"] == "clock_skew":
+                clock_skew += rule["seconds"]
+            elif rule["kind"] == "throttle":
+                response = neighbour_error(429, "APIG.0308", "The throttling threshold has been reached.",
+                                           request.request_id)
+                response.headers["Retry-After"] = str(rule["retry_after"])
+            elif rule["kind"] == "error":
+                response = neighbour_error(rule["status"], "%s.0500" % service.upper(), "System error. Please try "
+                                           "again later.", request.request_id)
+            elif rule["kind"] == "reset":
+                if request.method in MUTATING:
+                    self.world.audit(service, request, None)
+                return None
+        if response is None:
+            response = getattr(self, service).handle(request, clock_skew=clock_skew)
+        if request.method in MUTATING:
+            self.world.audit(service, request, response.status)
+        return response
+
     def _kube(self, request):
         parts = request.path.split("/", 3)  # ['', 'k8s', pool_id, rest]
         pool_id = unquote(parts[2]) if len(parts) > 2 else ""
@@ -253,7 +299,11 @@ class Simulator:
                 "port": self.port, "state_dir": self.world.state_dir,
                 "temporary_access_key": creds["temporary"]["access_key"],
                 "temporary_secret_key": creds["temporary"]["secret_key"],
-                "security_token": creds["temporary"]["security_token"]}
+                "security_token": creds["temporary"]["security_token"],
+                "evs_endpoint": self.neighbour_url("evs"), "ims_endpoint": self.neighbour_url("ims")}
+
+    def neighbour_url(self, service):
+        return "https://127.0.0.1:%d" % self.neighbours[service].server_address[1]
 
     def _write_env(self):
         env = self.env()
@@ -263,7 +313,8 @@ class Simulator:
                    "MODELARTS_LITE_ENDPOINT": env["endpoint"], "HUAWEICLOUD_SDK_IAM_ENDPOINT": env["iam_endpoint"],
                    "MODELARTS_LITE_CA_PATH": env["ca_path"], "MODELARTS_LITE_POLL_INTERVAL": "0.2",
                    "MODELARTS_SIM_ADMIN_URL": env["admin_url"], "MODELARTS_SIM_ADMIN_TOKEN": env["admin_token"],
-                   "KUBECONFIG": env["kubeconfig"]}
+                   "KUBECONFIG": env["kubeconfig"], "MODELARTS_LITE_EVS_ENDPOINT": env["evs_endpoint"],
+                   "MODELARTS_LITE_IMS_ENDPOINT": env["ims_endpoint"]}
         for name, text in (("env.json", json.dumps(env, indent=2) + "\n"),
                            ("env.sh", "".join("export %s='%s'\n" % item for item in exports.items())),
                            ("sim.pid", "%d\n" % os.getpid())):
@@ -289,14 +340,18 @@ class Simulator:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="sim-http", daemon=True)
         self._thread.start()
+        for service, httpd in self.neighbours.items():
+            threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="sim-" + service,
+                             daemon=True).start()
         self._write_env()
 
     def stop(self):
         ready = os.path.join(self.world.state_dir, "ready")
         if os.path.exists(ready):
             os.unlink(ready)
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for httpd in [self.httpd] + list(self.neighbours.values()):
+            httpd.shutdown()
+            httpd.server_close()
         close = getattr(self.kube, "close", None)
         if close:
             close()

@@ -48,9 +48,9 @@ class SimHandle:
         return variables
 
     # ---- raw HTTP ---------------------------------------------------------------------------------
-    def raw(self, method, path, body=None, headers=None, timeout=10):
+    def raw(self, method, path, body=None, headers=None, timeout=10, port=None):
         """-> (status, parsed JSON or text, headers dict with lower-cased names)."""
-        connection = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ssl_context, timeout=timeout)
+        connection = http.client.HTTPSConnection("127.0.0.1", port or self.port, context=self.ssl_context, timeout=timeout)
         try:
             data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode("utf-8")
             connection.request(method, path, body=data, headers=headers or {})
@@ -73,15 +73,18 @@ class SimHandle:
         return payload
 
     def request(self, method, path, body=None, query=None, headers=None, content_type="application/json",
-                access_key=None, secret_key=None, security_token=None, sdk_date=None, raw_body=None):
-        """A signed ModelArts/IAM call. `{project_id}` in path is filled in. -> (status, body, headers)."""
+                access_key=None, secret_key=None, security_token=None, sdk_date=None, raw_body=None,
+                service=None):
+        """A signed ModelArts/IAM call, or EVS/IMS with service="evs"/"ims" (their own ports).
+        `{project_id}` in path is filled in. -> (status, body, headers)."""
+        port = int(self.env[service + "_endpoint"].rsplit(":", 1)[1]) if service else self.port
         path = path.replace("{project_id}", self.env["project_id"])
         pairs = sorted((query or {}).items()) if isinstance(query, dict) else list(query or [])
         raw_query = "&".join("%s=%s" % (quote(str(k), safe="~"), quote(str(v), safe="~")) for k, v in pairs)
         data = raw_body if raw_body is not None else (b"" if body is None else json.dumps(body).encode("utf-8"))
-        all_headers = {"content-type": content_type, "host": "127.0.0.1:%d" % self.port,
+        all_headers = {"content-type": content_type, "host": "127.0.0.1:%d" % port,
                        "x-sdk-date": sdk_date or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")}
-        if path.startswith("/v1/") or path.startswith("/v2/"):
+        if path.startswith("/v1/") or path.startswith("/v2/") or service:
             all_headers["x-project-id"] = self.env["project_id"]
         if content_type and not content_type.startswith("application/json"):
             all_headers["x-sdk-content-sha256"] = "UNSIGNED-PAYLOAD"
@@ -93,7 +96,7 @@ class SimHandle:
         signature = signing.sign(secret_key or self.env["secret_key"], all_headers["x-sdk-date"], canonical)
         all_headers["authorization"] = "SDK-HMAC-SHA256 Access=%s, SignedHeaders=%s, Signature=%s" % (
             access_key or self.env["access_key"], ";".join(signed), signature)
-        return self.raw(method, path + ("?" + raw_query if raw_query else ""), data or None, all_headers)
+        return self.raw(method, path + ("?" + raw_query if raw_query else ""), data or None, all_headers, port=port)
 
     # ---- admin helpers ------------------------------------------------------------------------------
     def audit_entries(self, since=0):
