@@ -12,6 +12,13 @@ from __future__ import annotations
 # ModelArts node labels mirrored onto the Node.
 NODE_POOL = "os.modelarts.node/nodepool"
 NODE_POOL_NAME = "os.modelarts.node/nodepoolname"
+# The servers of one super node (shared HCCS links) carry the same values of both.
+SUPER_NODE_ID = "os.modelarts.node/spod.id"
+SUPER_NODE_BATCH = "os.modelarts.node/batch.uid"
+# Pod labels naming the gang-scheduled job a pod belongs to (Volcano's job, then its PodGroup).
+VOLCANO_JOB_NAME = "volcano.sh/job-name"
+POD_GROUP = "scheduling.k8s.io/group-name"
+JOB_LABELS = (VOLCANO_JOB_NAME, POD_GROUP)
 # NPU firmware/driver version "<firmware>-<driver>", e.g. 7.5.0.5.220-24.1.0.3.
 DRIVER_VERSION = "os.modelarts.node/npu.firmware.driver.version"
 # Extended resources the Ascend device plugin advertises (910B/910C class first).
