@@ -27,7 +27,7 @@ export PY_COLORS := 0
 
 FORCE:
 
-.PHONY: help venv collection demo test units integration sanity lint docs bench molecule clean
+.PHONY: help venv collection demo test units integration sanity lint docs bench molecule clean chromium
 
 help:
 	@echo "make demo         set up everything, run the main job on the simulator, print what happened"
@@ -66,7 +66,13 @@ units: venv $(DEV_TREE)
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/unit
 	cd simulator && $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests
 
-integration: collection
+# Integration tests render the rollout timeline in headless Chromium (Debian's package).
+chromium:
+	@command -v chromium >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
+	  --no-install-recommends chromium >/dev/null; }
+
+integration: collection chromium
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
 
 docs: collection
