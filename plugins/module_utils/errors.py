@@ -160,3 +160,19 @@ class DrainBlockedError(PreconditionError):
         self.node = node
         self.pod = pod
         self.pdb = pdb
+
+
+class RolloutFailedError(LiteError):
+    """A rolling upgrade ran and ended failed or blocked.
+
+    It carries the run's whole result (run id, plan, report, summary, report file, ``changed``), so
+    the failure shows what happened exactly as a finished run would; ``str(error)`` says why it stopped."""
+
+    def __init__(self, message: str, result: dict):
+        super().__init__(message)
+        self.result = result
+
+    def to_result(self) -> dict:
+        result = {k: v for k, v in self.result.items() if k not in ("msg", "failed")}
+        result["error_type"] = type(self).__name__
+        return result

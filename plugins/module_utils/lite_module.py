@@ -3,9 +3,14 @@
 # Apache License 2.0 (see LICENSE)
 """LiteModule: the one wrapper every module uses.
 
-It merges the shared option specs, builds the ModelArts client lazily from the options, and is
-the ONLY place in the collection that calls fail_json: typed LiteErrors become failures with
-their snake_case details, anything unexpected fails cleanly with its type and a redacted message.
+It merges the shared option specs, builds the clients from the options (ModelArts, and for modules
+with Kubernetes options the pool's cluster, whose context defaults to the pool id), calls the
+module's ensure function with them, and is the ONLY place in the collection that calls fail_json:
+typed LiteErrors become failures with their snake_case details, anything unexpected fails cleanly
+with its type and a redacted message.
+
+The calling convention (docs/development.md, "Using module_utils"):
+``ensure_fn(clients, params, check_mode) -> result dict``. Ensure functions never see this class.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import (
     kube_spec,
     wait_spec,
 )
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError, ValidationError
 
 # Huawei Cloud AKs are 20 upper-case letters and digits; private clouds and STS vary a little.
@@ -31,11 +37,18 @@ REGION_PATTERN = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 
 class LiteModule:
-    """AnsibleModule plus the collection's shared options, lazy clients and single failure path."""
+    """AnsibleModule plus the collection's shared options, its clients and single failure path.
+
+    ``with_cloud=False`` is for modules that read only local files (lite_rollout_info): no
+    credential options, no clients. ``with_kube=True`` adds kubeconfig/kube_context; such a module
+    has a ``pool`` option, which the wrapper resolves before the ensure function runs.
+    """
 
     def __init__(self, argument_spec=None, supports_check_mode=True, with_wait=True,
-                 wait_timeout=DEFAULT_WAIT_TIMEOUT, with_kube=False, **kwargs):
-        spec = auth_spec()
+                 wait_timeout=DEFAULT_WAIT_TIMEOUT, with_kube=False, with_cloud=True, **kwargs):
+        spec = auth_spec() if with_cloud else {}
+        self.with_cloud = with_cloud
+        self.with_kube = with_kube
         if with_kube:
             spec.update(kube_spec())
         if with_wait:
@@ -46,43 +59,29 @@ class LiteModule:
         self.params = self.module.params
         self.check_mode = self.module.check_mode
         self._diff = self.module._diff
-        self._cloud = None
-        self._kube = None
-        # The kube context used when kube_context is not set: ensure code sets it to the pool id.
-        self.kube_default_context = None
-
-    def warn(self, message):
-        self.module.warn(message)
 
     # -- clients -------------------------------------------------------------------------------
 
-    @property
-    def cloud(self):
-        """The CloudClient for these options, built on first use (raises ValidationError)."""
-        if self._cloud is None:
-            # Imported here: requests is only needed by modules that talk to the cloud.
-            from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
+    def build_clients(self, clients):
+        """Fill ``clients`` from the options, before the ensure function runs (ValidationError on
+        bad options). The Kubernetes context is ``kube_context``, else the id of the module's pool."""
+        if not self.with_cloud:
+            return clients
+        # Imported here: requests is only needed by modules that talk to the cloud.
+        from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
 
-            if client.REQUESTS_IMPORT_ERROR is not None:
-                self.module.fail_json(msg=missing_required_lib("requests"),
-                                      exception=str(client.REQUESTS_IMPORT_ERROR))
-            self._cloud = client.CloudClient(**self.cloud_options())
-        return self._cloud
-
-    @property
-    def kube(self):
-        """The KubeClient of the pool's cluster, built on first use (the kubernetes library is
-        imported only then). Context: kube_context, else ``kube_default_context`` (the pool id)."""
-        if self._kube is None:
+        if client.REQUESTS_IMPORT_ERROR is not None:
+            self.module.fail_json(msg=missing_required_lib("requests"), exception=str(client.REQUESTS_IMPORT_ERROR))
+        clients.cloud = client.CloudClient(**self.cloud_options())
+        if self.with_kube:
+            from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools
             from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeClient
 
-            context = self.params.get("kube_context") or self.kube_default_context
-            if not context:
-                raise ValidationError("kube_context is required here (there is no pool id to default to).",
-                                      option="kube_context")
-            self._kube = KubeClient(kubeconfig=self.params.get("kubeconfig"), context=context,
-                                    api_timeout=self.params.get("api_timeout") or 60)
-        return self._kube
+            clients.pool = pools.require_pool(clients.cloud, self.params["pool"])
+            clients.kube = KubeClient(kubeconfig=self.params.get("kubeconfig"),
+                                      context=self.params.get("kube_context") or clients.pool_id,
+                                      api_timeout=self.params.get("api_timeout") or 60)
+        return clients
 
     def cloud_options(self):
         """CloudClient keyword arguments from the options, after checking their shape."""
@@ -130,12 +129,15 @@ class LiteModule:
     # -- the single exit ---------------------------------------------------------------------------
 
     def run(self, ensure_fn):
-        """Call ``ensure_fn(self)`` and exit with its result dict (``changed``, optional ``diff``,
-        the resource under its own name). ``diff`` is dropped unless running with --diff."""
+        """Build the clients, call ``ensure_fn(clients, params, check_mode)`` and exit with its
+        result dict (``changed``, optional ``diff``, the resource under its own name). ``diff`` is
+        dropped unless running with --diff. Warnings the ensure function gave are shown either way."""
         failure = None
+        clients = Clients()
         try:
             self._validate_wait()
-            result = ensure_fn(self)
+            self.build_clients(clients)
+            result = ensure_fn(clients, self.params, self.check_mode)
         except LiteError as err:
             failure = dict(msg=str(err), exception=None, **err.to_result())
         except Exception as err:  # a bug or an unforeseen library error: fail cleanly, never leak
@@ -146,10 +148,9 @@ class LiteModule:
                 exception=self._redact(traceback.format_exc()),
             )
         finally:
-            if self._cloud is not None:
-                self._cloud.close()
-            if self._kube is not None:
-                self._kube.close()
+            clients.close()
+            for warning in clients.warnings:
+                self.module.warn(warning)
         if failure is not None:
             self._fail(**failure)
         if not isinstance(result, dict):

@@ -235,7 +235,9 @@ nodes:
       description: Node pool of the node.
       type: str
     labels:
-      description: Kubernetes labels.
+      description:
+        - The labels users and node pools set, as in M(modelarts.lite.lite_node_info). Kubernetes, CCE,
+          ModelArts and this collection's own keys are left out.
       type: dict
     taints:
       description: User taints (control-plane taints left out).
@@ -247,8 +249,9 @@ node:
   type: dict
 evictions:
   description:
-    - Pods evicted (or, in check mode, that would be evicted), with C(node), C(pod) and, in check
-      mode, C(reason), C(pdb) and C(blocked_now).
+    - Pods evicted (or, in check mode, that would be evicted). Each has the same keys in both
+      modes, C(node), C(kube_name), C(pod), C(reason), C(pdb) (null when no PodDisruptionBudget
+      guards the pod) and C(blocked_now) (the budget allowed no disruption when the drain was planned).
   returned: always
   type: list
   elements: dict

@@ -61,6 +61,14 @@ def find_pool(client, name, workspace_id=None):
     return matches[0] if matches else None
 
 
+def require_pool(client, name, option="pool"):
+    """find_pool, or a ValidationError naming the option when no pool has that name or id."""
+    pool = find_pool(client, name)
+    if pool is None:
+        raise ValidationError("pool %r does not exist (checked display names and ids)." % name, option=option)
+    return pool
+
+
 def create_pool(client, body):
     return client.request("POST", _v2(client, "pools"), body=body)
 

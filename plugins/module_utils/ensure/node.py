@@ -111,20 +111,12 @@ def node_pool_of(record, kube_node):
     return api.node_pool_of_node(record) or (knodes.labels_of(kube_node).get(L.NODE_POOL_NAME) if kube_node else None)
 
 
-def resolve_pool(client, name):
-    pool = api.find_pool(client, name)
-    if pool is None:
-        raise ValidationError("pool %r does not exist (checked display names and ids)." % name, option="pool")
-    return pool
-
-
-def resolve_targets(module, pool_id, records):
+def resolve_targets(clients, params, pool_id, records):
     """[Target] for the nodes or node_selector of the task (read-only calls)."""
-    params = module.params
     by_name = {r["metadata"]["name"]: r for r in records}
     by_ip = {modelarts_ip(r): r for r in records if modelarts_ip(r)}
     if params.get("node_selector"):
-        kube_nodes = knodes.list_nodes(module.kube, params["node_selector"])
+        kube_nodes = knodes.list_nodes(clients.kube, params["node_selector"])
         targets = []
         for node in kube_nodes:
             record = by_ip.get(node["metadata"]["name"])
@@ -145,11 +137,11 @@ def resolve_targets(module, pool_id, records):
         kube_nodes = {}
         name = modelarts_ip(wanted[0])
         try:
-            kube_nodes[name] = knodes.get_node(module.kube, name)
+            kube_nodes[name] = knodes.get_node(clients.kube, name)
         except NotFoundError:
             pass
     else:
-        kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(module.kube)}
+        kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(clients.kube)}
     targets = []
     for record in wanted:
         node = kube_nodes.get(modelarts_ip(record))
@@ -165,11 +157,11 @@ def resolve_targets(module, pool_id, records):
 # ----------------------------------------------------------------------------------------------
 # Views
 # ----------------------------------------------------------------------------------------------
-def describe_node(record, kube_node, system_labels=True):
+def describe_node(record, kube_node):
     status = record.get("status") or {}
     view = {"name": record["metadata"]["name"], "kube_name": modelarts_ip(record), "phase": status.get("phase"),
             "driver_phase": (status.get("driver") or {}).get("phase")}
-    view.update(knodes.summary(kube_node, system_labels) if kube_node is not None else knodes.not_joined_summary())
+    view.update(knodes.summary(kube_node) if kube_node is not None else knodes.not_joined_summary())
     view["driver_version"] = (status.get("driver") or {}).get("version") or view.get("driver_version")
     view["node_pool"] = node_pool_of(record, kube_node)
     return view
@@ -184,13 +176,12 @@ def _diff_view(view):
 # ----------------------------------------------------------------------------------------------
 # Planning
 # ----------------------------------------------------------------------------------------------
-def plan_targets(module, pool_id, targets, records):
-    params = module.params
+def plan_targets(clients, params, pool_id, targets, records):
     state = params.get("state")
     action = params.get("action")
     protected_labels, protected_taints = set(), set()
     if params.get("purge_labels") or params.get("purge_taints"):
-        for node_pool in api.list_node_pools(module.cloud, pool_id):
+        for node_pool in api.list_node_pools(clients.cloud, pool_id):
             for resource in api.spec_resources(node_pool):
                 protected_labels.update((resource.get("labels") or {}).keys())
                 protected_taints.update((t.get("key"), t.get("effect")) for t in resource.get("taints") or [])
@@ -218,7 +209,7 @@ def plan_targets(module, pool_id, targets, records):
             target.uncordon = target.cordon or knodes.cordon_owner(target.kube_node) is not None
 
     if wanted_driver and any(t.upgrade for t in targets):
-        offered = api.npu_driver_versions(module.cloud)
+        offered = api.npu_driver_versions(clients.cloud)
         if wanted_driver not in offered:
             raise ValidationError("driver_version %r is not offered. Offered NPU driver versions: %s."
                                   % (wanted_driver, ", ".join(offered) or "none"), option="driver_version")
@@ -247,8 +238,8 @@ def plan_targets(module, pool_id, targets, records):
 
     draining = [t for t in targets if state in DRAINING_STATES or t.upgrade or action]
     if draining:
-        pods = kdrain.pods_by_node(module.kube, [t.kube_name for t in draining])
-        pdbs = kdrain.list_pdbs(module.kube)
+        pods = kdrain.pods_by_node(clients.kube, [t.kube_name for t in draining])
+        pdbs = kdrain.list_pdbs(clients.kube)
         refusals = []
         for target in draining:
             target.drain_plan = kdrain.plan_drain(pods.get(target.kube_name, []), pdbs, params.get("force"),
@@ -262,16 +253,16 @@ def plan_targets(module, pool_id, targets, records):
                 details={"refused": {t.name: [e["pod"] for e in refused] for t, refused in refusals}})
 
 
+def eviction_record(target, entry):
+    """One eviction as lite_node returns it, planned (check mode) or made: the same keys either way.
+    ``blocked_now``: the pod's PDB allowed no disruption when the drain was planned."""
+    return {"node": target.name, "kube_name": target.kube_name, "pod": entry["pod"], "reason": entry["reason"],
+            "pdb": entry.get("pdb"), "blocked_now": bool(entry.get("pdb")) and entry.get("disruptions_allowed", 0) <= 0}
+
+
 def planned_evictions(targets):
-    evictions = []
-    for target in targets:
-        for entry in (target.drain_plan or {}).get(kdrain.EVICT, []):
-            item = {"node": target.name, "kube_name": target.kube_name, "pod": entry["pod"], "reason": entry["reason"]}
-            if entry.get("pdb"):
-                item["pdb"] = entry["pdb"]
-                item["blocked_now"] = entry.get("disruptions_allowed", 0) <= 0
-            evictions.append(item)
-    return evictions
+    return [eviction_record(target, entry) for target in targets
+            for entry in (target.drain_plan or {}).get(kdrain.EVICT, [])]
 
 
 def predict(target, params):
@@ -308,21 +299,20 @@ def _reason(params, target):
     return params.get("state") or "maintenance"
 
 
-def _drain(module, target, deadline_timeout):
-    params = module.params
-    interval = min(module.params.get("poll_interval") or MAX_DRAIN_INTERVAL, MAX_DRAIN_INTERVAL)
-    return kdrain.drain_node(module.kube, target.kube_name, target.drain_plan, deadline_timeout, interval,
+def _drain(clients, params, target, deadline_timeout):
+    interval = min(params.get("poll_interval") or MAX_DRAIN_INTERVAL, MAX_DRAIN_INTERVAL)
+    return kdrain.drain_node(clients.kube, target.kube_name, target.drain_plan, deadline_timeout, interval,
                              grace_period=params.get("grace_period"))
 
 
-def _wait_healthy(module, pool_id, target, deadline, expect_driver=None):
+def _wait_healthy(clients, params, pool_id, target, deadline, expect_driver=None):
     """Poll (one ModelArts node GET-by-list and one Node GET per cycle) until the ModelArts node is
     idle and Available and the Kubernetes Node is Ready with its NPUs (and driver) back."""
-    client = module.cloud
+    client = clients.cloud
 
     def fetch():
         record = api.get_node(client, pool_id, target.name)
-        node = knodes.get_node(module.kube, target.kube_name)
+        node = knodes.get_node(clients.kube, target.kube_name)
         return {"record": record, "node": node}
 
     def done(state):
@@ -351,9 +341,8 @@ def _wait_healthy(module, pool_id, target, deadline, expect_driver=None):
     return state["node"]
 
 
-def _start_operation(module, pool_id, target):
-    params = module.params
-    client = module.cloud
+def _start_operation(clients, params, pool_id, target):
+    client = clients.cloud
     if target.upgrade:
         result = api.batch_update_nodes(client, pool_id, [target.name],
                                         driver={"version": params["driver_version"], "updateStrategy": "idle"})
@@ -367,26 +356,25 @@ def _start_operation(module, pool_id, target):
     return api.batch_reset_nodes(client, pool_id, [target.name], RESET_ROLLING).get("job_id")
 
 
-def _wait_job(module, job_id, deadline, target):
+def _wait_job(clients, params, job_id, deadline, target):
     if not job_id:
         return
-    module.cloud.wait_for(
-        lambda: api.show_pool_job(module.cloud, job_id),
+    clients.cloud.wait_for(
+        lambda: api.show_pool_job(clients.cloud, job_id),
         done=lambda job: job.get("phase") == "Success",
         failed=lambda job: "job %s is %s: %s" % (job_id, job.get("phase"), job.get("message") or "no message")
         if "Failed" in str(job.get("phase")) else None,
         timeout=deadline.remaining(),
-        describe="%s of node %s (job %s)" % (module.params["action"], target.name, job_id))
+        describe="%s of node %s (job %s)" % (params["action"], target.name, job_id))
 
 
-def _wait_gone(module, pool_id, target, deadline):
-    module.cloud.wait_for(lambda: api.get_node(module.cloud, pool_id, target.name), done=lambda r: r is None,
+def _wait_gone(clients, params, pool_id, target, deadline):
+    clients.cloud.wait_for(lambda: api.get_node(clients.cloud, pool_id, target.name), done=lambda r: r is None,
                           timeout=deadline.remaining(), describe="node %s to be removed" % target.name)
 
 
-def apply_target(module, pool_id, target, report):
-    params = module.params
-    kube = module.kube
+def apply_target(clients, params, pool_id, target, report):
+    kube = clients.kube
     node = target.kube_node
     patch = {}
     if target.labels_patch is not None:
@@ -399,20 +387,22 @@ def apply_target(module, pool_id, target, report):
         node, _changed = knodes.cordon(kube, node, L.DEFAULT_OWNER, _reason(params, target))
     deadline = Deadline(params["wait_timeout"])
     if target.drain_plan is not None:
-        drained = _drain(module, target, params["drain_timeout"])
-        report["evictions"].extend({"node": target.name, "pod": pod} for pod in drained["evicted"])
+        drained = _drain(clients, params, target, params["drain_timeout"])
+        evicted = set(drained["evicted"])
+        report["evictions"].extend(eviction_record(target, entry) for entry in target.drain_plan[kdrain.EVICT]
+                                   if entry["pod"] in evicted)
     if target.delete:
-        api.batch_delete_nodes(module.cloud, pool_id, [target.name])
+        api.batch_delete_nodes(clients.cloud, pool_id, [target.name])
         if params["wait"]:
-            _wait_gone(module, pool_id, target, deadline)
+            _wait_gone(clients, params, pool_id, target, deadline)
         return None
     if target.upgrade or params.get("action"):
-        job_id = _start_operation(module, pool_id, target)
+        job_id = _start_operation(clients, params, pool_id, target)
         if not params["wait"]:
             report["in_progress"].append(target.name)
             return None   # still cordoned by us: a later run with state=schedulable lifts it
-        _wait_job(module, job_id, deadline, target)
-        node = _wait_healthy(module, pool_id, target, deadline,
+        _wait_job(clients, params, job_id, deadline, target)
+        node = _wait_healthy(clients, params, pool_id, target, deadline,
                              params["driver_version"] if target.upgrade else None)
     if target.uncordon:
         node, _changed = knodes.uncordon(kube, knodes.get_node(kube, target.kube_name),
@@ -424,15 +414,12 @@ def apply_target(module, pool_id, target, report):
 # ----------------------------------------------------------------------------------------------
 # Entry points
 # ----------------------------------------------------------------------------------------------
-def ensure_node(module):
-    params = module.params
+def ensure_node(clients, params, check_mode):
     validate_params(params)
-    pool = resolve_pool(module.cloud, params["pool"])
-    pool_id = pool["metadata"]["name"]
-    module.kube_default_context = pool_id
-    records = api.list_nodes(module.cloud, pool_id)
-    targets = resolve_targets(module, pool_id, records)
-    plan_targets(module, pool_id, targets, records)
+    pool_id = clients.pool_id
+    records = api.list_nodes(clients.cloud, pool_id)
+    targets = resolve_targets(clients, params, pool_id, records)
+    plan_targets(clients, params, pool_id, targets, records)
 
     before = [describe_node(t.record, t.kube_node) for t in targets]
     predicted = [predict(t, params) for t in targets]
@@ -442,24 +429,24 @@ def ensure_node(module):
     evictions = planned_evictions(targets)
     for target in targets:
         if params.get("state") == "schedulable" and knodes.is_cordoned(target.kube_node) and not target.uncordon:
-            module.warn("node %s was cordoned by somebody else (no %s annotation); it stays cordoned. Set "
+            clients.warn("node %s was cordoned by somebody else (no %s annotation); it stays cordoned. Set "
                         "release_foreign_cordon=true to uncordon it anyway." % (target.name, L.CORDONED_BY))
     if not targets:
-        module.warn("node_selector %r matches no node of pool %s." % (params.get("node_selector"), pool_id))
+        clients.warn("node_selector %r matches no node of pool %s." % (params.get("node_selector"), pool_id))
 
-    if module.check_mode or not changed:
-        return _result(changed, predicted if module.check_mode else before, diff, evictions, params)
+    if check_mode or not changed:
+        return _result(changed, predicted if check_mode else before, diff, evictions, params)
 
     report = {"evictions": [], "in_progress": []}
-    finished = {t.name: apply_target(module, pool_id, t, report) for t in targets}
-    fresh = {r["metadata"]["name"]: r for r in api.list_nodes(module.cloud, pool_id)}
+    finished = {t.name: apply_target(clients, params, pool_id, t, report) for t in targets}
+    fresh = {r["metadata"]["name"]: r for r in api.list_nodes(clients.cloud, pool_id)}
     after = []
     for target in targets:
         if target.delete:
             after.append({"name": target.name, "kube_name": target.kube_name, "state": "absent",
                           "phase": (fresh.get(target.name) or {}).get("status", {}).get("phase")})
             continue
-        node = finished[target.name] or knodes.get_node(module.kube, target.kube_name)
+        node = finished[target.name] or knodes.get_node(clients.kube, target.kube_name)
         after.append(describe_node(fresh.get(target.name, target.record), node))
     result = _result(True, after, diff, report["evictions"], params)
     if report["in_progress"]:
@@ -474,25 +461,21 @@ def _result(changed, nodes, diff, evictions, params):
     return result
 
 
-def node_info(module):
+def node_info(clients, params, check_mode):
     """lite_node_info: one list of ModelArts nodes, one list of Nodes, at most one list of pods.
 
     The record is kept small (user labels only, pods on request): on 2,000 nodes every field is
     scrubbed for no_log values, encoded and decoded again by Ansible, which costs more than the lists."""
-    params = module.params
-    pool = resolve_pool(module.cloud, params["pool"])
-    pool_id = pool["metadata"]["name"]
-    module.kube_default_context = pool_id
+    pool_id = clients.pool_id
     selector = params.get("node_selector")
     # Without a node list to pick from, every pod is listed at once (what pods_by_node does for
     # many nodes anyway).
     all_pods = params.get("with_pods") and not params.get("nodes")
     # The lists are independent round trips (megabytes each on 2,000 nodes): fetched concurrently,
-    # the task waits for the slowest one instead of their sum. The ModelArts list starts first,
-    # while the kubernetes library loads; the Kubernetes client is built here, before any thread uses it.
+    # the task waits for the slowest one instead of their sum.
+    kube = clients.kube
     with ThreadPoolExecutor(max_workers=3) as executor:
-        records_future = executor.submit(api.list_nodes, module.cloud, pool_id)
-        kube = module.kube
+        records_future = executor.submit(api.list_nodes, clients.cloud, pool_id)
         kube_future = executor.submit(knodes.list_nodes, kube, selector)
         pods_future = executor.submit(kube.list_items, kdrain.PODS) if all_pods else None
     records = records_future.result()
@@ -513,7 +496,7 @@ def node_info(module):
         chosen = [r for r in chosen if node_pool_of(r, kube_nodes.get(modelarts_ip(r))) in node_pools]
         empty = node_pools - {node_pool_of(r, kube_nodes.get(modelarts_ip(r))) for r in chosen}
         if empty:
-            module.warn("node_pool %s matches no node of pool %s%s." % (
+            clients.warn("node_pool %s matches no node of pool %s%s." % (
                 ", ".join(sorted(empty)), pool_id, " that node_selector selects" if selector else ""))
     chosen.sort(key=lambda r: r["metadata"]["name"])
     pods = {}
@@ -525,7 +508,7 @@ def node_info(module):
     nodes = []
     for record in chosen:
         kube_node = kube_nodes.get(modelarts_ip(record))
-        view = describe_node(record, kube_node, system_labels=False)
+        view = describe_node(record, kube_node)
         view["driver_upgrade"] = knodes.driver_upgrade(kube_node) if kube_node is not None else None
         if params.get("with_pods"):
             node_pods = pods.get(modelarts_ip(record), [])

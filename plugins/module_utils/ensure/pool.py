@@ -346,67 +346,64 @@ def failed_reason(raw):
     return None
 
 
-def wait_settled(module, pool_id, expect_driver=None):
-    return module.cloud.wait_for(
-        lambda: api.show_pool(module.cloud, pool_id),
+def wait_settled(cloud, pool_id, timeout, expect_driver=None):
+    return cloud.wait_for(
+        lambda: api.show_pool(cloud, pool_id),
         done=lambda raw: settled(raw, expect_driver),
         failed=failed_reason,
-        timeout=module.params["wait_timeout"],
+        timeout=timeout,
         describe="pool %s to be Running with every node available" % pool_id,
     )
 
 
-def wait_gone(module, pool_id):
+def wait_gone(cloud, pool_id, timeout):
     def fetch():
         try:
-            return api.show_pool(module.cloud, pool_id)
+            return api.show_pool(cloud, pool_id)
         except NotFoundError:
             return None
-    return module.cloud.wait_for(fetch, done=lambda raw: raw is None, failed=None,
-                                 timeout=module.params["wait_timeout"],
-                                 describe="pool %s to be deleted" % pool_id)
+    return cloud.wait_for(fetch, done=lambda raw: raw is None, failed=None, timeout=timeout,
+                          describe="pool %s to be deleted" % pool_id)
 
 
 # ----------------------------------------------------------------------------------------------
 # Entry points
 # ----------------------------------------------------------------------------------------------
-def ensure_pool(module):
-    params = module.params
+def ensure_pool(clients, params, check_mode):
     validate_pool_name(params["name"])
     validate_node_pools(params.get("node_pools"))
-    client = module.cloud
-    raw = api.find_pool(client, params["name"])
+    cloud = clients.cloud
+    raw = api.find_pool(cloud, params["name"])
 
     if params["state"] == "absent":
-        return _ensure_absent(module, raw)
+        return _ensure_absent(cloud, params, check_mode, raw)
     if raw is None:
-        return _ensure_created(module)
-    return _ensure_updated(module, raw)
+        return _ensure_created(cloud, params, check_mode)
+    return _ensure_updated(cloud, params, check_mode, raw)
 
 
-def _ensure_absent(module, raw):
+def _ensure_absent(cloud, params, check_mode, raw):
     if raw is None:
         return {"changed": False, "pool": {}, "diff": {"before": {}, "after": {}}}
-    tags = api.pool_tags(module.cloud, raw["metadata"]["name"])
+    tags = api.pool_tags(cloud, raw["metadata"]["name"])
     before = describe_pool(raw, tags)
-    if not module.params["allow_delete"]:
+    if not params["allow_delete"]:
         doomed = ", ".join("%s (%d x %s)" % (np["name"], np["count"] or 0, np["flavor"]) for np in before["node_pools"])
         raise PreconditionError(
             "deleting pool %s would remove %d nodes in node pools %s, and everything running on "
             "them. Set allow_delete=true to confirm." % (before["id"], before["node_count"], doomed or "none"),
             details={"pool": before})
     result = {"changed": True, "pool": {}, "diff": {"before": _diff_view(before), "after": {}}}
-    if module.check_mode:
+    if check_mode:
         return result
     if before["phase"] != "Deleting":
-        api.delete_pool(module.cloud, before["id"])
-    if module.params["wait"]:
-        wait_gone(module, before["id"])
+        api.delete_pool(cloud, before["id"])
+    if params["wait"]:
+        wait_gone(cloud, before["id"], params["wait_timeout"])
     return result
 
 
-def _ensure_created(module):
-    params = module.params
+def _ensure_created(cloud, params, check_mode):
     missing = [opt for opt in ("vpc_id", "subnet_id", "node_pools") if not params.get(opt)]
     if missing:
         raise ValidationError("pool %s does not exist; creating it needs %s."
@@ -418,30 +415,32 @@ def _ensure_created(module):
     if absent:
         raise ValidationError("node pool(s) %s are marked absent but pool %s does not exist yet."
                               % (", ".join(absent), params["name"]), option="node_pools")
-    check_catalogue(module.cloud, params, {e["flavor"] for e in params["node_pools"]}, driver_change=True)
+    check_catalogue(cloud, params, {e["flavor"] for e in params["node_pools"]}, driver_change=True)
 
     body = create_body(params)
     tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
-    if module.check_mode:
+    if check_mode:
         predicted = copy.deepcopy(body)
         predicted["metadata"]["name"] = None
         predicted["status"] = {"phase": "Creating"}
         pool = describe_pool(predicted, tags)
         return {"changed": True, "pool": pool, "diff": {"before": {}, "after": _diff_view(pool)}}
 
-    created = api.create_pool(module.cloud, body)
+    created = api.create_pool(cloud, body)
     pool_id = created["metadata"]["name"]
     if tags:
-        api.add_pool_tags(module.cloud, pool_id, tags)
-    raw = wait_settled(module, pool_id, params.get("driver_version")) if params["wait"] else api.show_pool(module.cloud, pool_id)
+        api.add_pool_tags(cloud, pool_id, tags)
+    if params["wait"]:
+        raw = wait_settled(cloud, pool_id, params["wait_timeout"], params.get("driver_version"))
+    else:
+        raw = api.show_pool(cloud, pool_id)
     pool = describe_pool(raw, tags)
     return {"changed": True, "pool": pool, "diff": {"before": {}, "after": _diff_view(pool)}}
 
 
-def _ensure_updated(module, raw):
-    params = module.params
+def _ensure_updated(cloud, params, check_mode, raw):
     pool_id = raw["metadata"]["name"]
-    current_tags = api.pool_tags(module.cloud, pool_id)
+    current_tags = api.pool_tags(cloud, pool_id)
     before = describe_pool(raw, current_tags)
     plan = plan_update(params, raw, current_tags)
 
@@ -462,7 +461,7 @@ def _ensure_updated(module, raw):
 
     new_flavors = {r["flavor"] for r in plan.resources or [] if r.get("nodePool") not in
                    {x.get("nodePool") for x in (raw.get("spec") or {}).get("resources") or []}}
-    check_catalogue(module.cloud, params, new_flavors, plan.driver_change)
+    check_catalogue(cloud, params, new_flavors, plan.driver_change)
 
     if plan.patch_body and before["phase"] not in SETTLED_PHASES:
         if before["phase"] in FAILED_PHASES:
@@ -479,28 +478,28 @@ def _ensure_updated(module, raw):
 
     if not plan.changed:
         return {"changed": False, "pool": before, "diff": diff}
-    if module.check_mode:
+    if check_mode:
         return {"changed": True, "pool": predicted, "diff": diff}
 
     if plan.patch_body:
         if before["phase"] not in SETTLED_PHASES and params["wait"]:
-            wait_settled(module, pool_id)
-        api.patch_pool(module.cloud, pool_id, plan.patch_body)
+            wait_settled(cloud, pool_id, params["wait_timeout"])
+        api.patch_pool(cloud, pool_id, plan.patch_body)
     if plan.tags_to_remove:
-        api.remove_pool_tags(module.cloud, pool_id, plan.tags_to_remove)
+        api.remove_pool_tags(cloud, pool_id, plan.tags_to_remove)
     if plan.tags_to_add:
-        api.add_pool_tags(module.cloud, pool_id, plan.tags_to_add)
+        api.add_pool_tags(cloud, pool_id, plan.tags_to_add)
     if params["wait"]:
-        raw = wait_settled(module, pool_id, params.get("driver_version") if plan.driver_change else None)
+        raw = wait_settled(cloud, pool_id, params["wait_timeout"],
+                           params.get("driver_version") if plan.driver_change else None)
     else:
-        raw = api.show_pool(module.cloud, pool_id)
+        raw = api.show_pool(cloud, pool_id)
     return {"changed": True, "pool": describe_pool(raw, after_tags), "diff": diff}
 
 
-def pool_info(module):
+def pool_info(clients, params, check_mode):
     """lite_pool_info: every pool, or the one named, with an optional node pool filter."""
-    params = module.params
-    client = module.cloud
+    client = clients.cloud
     if params.get("name"):
         raw = api.find_pool(client, params["name"])
         raws = [raw] if raw else []

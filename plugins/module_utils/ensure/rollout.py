@@ -24,7 +24,7 @@ per node: one PATCH cordons and marks it, one uncordons and marks it done (a thi
 failure). Between them the ModelArts driver phase and version say how far it got, so a rerun (an
 AWX container is gone after a kill) resumes from the cluster: nodes at the target are skipped,
 half-done ones repaired. The pool lock is a Lease
-(rollout_lock.py). Clock, sleep and wall time are injectable for tests.
+(k8s/lease.py). Clock, sleep and wall time are injectable for tests.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ from datetime import datetime, timezone
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools as api
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_compat as compat
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_window as windows
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout_lock import LockLostError, PoolLock
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     ApiError,
     LiteError,
     PreconditionError,
+    RolloutFailedError,
     TransportError,
     ValidationError,
 )
@@ -55,6 +55,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels a
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as knodes
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import watch as kwatch
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import LockLostError, PoolLock
 
 STATE_LABEL = L.DRIVER_UPGRADE_STATE
 STATE_ANNOTATION = L.DRIVER_UPGRADE
@@ -981,9 +982,8 @@ def default_run_id(wall=time.time):
     return "rollout-%s-%s" % (stamp, hashlib.sha256(os.urandom(8)).hexdigest()[:6])
 
 
-def select_nodes(module, pool_id, records):
+def select_nodes(kube, params, pool_id, records):
     """The ModelArts node records the rollout addresses (nodes, node_pools, node_selector; all when none)."""
-    params = module.params
     chosen = list(records)
     if params.get("nodes"):
         by_name = {r["metadata"]["name"]: r for r in records}
@@ -1005,7 +1005,7 @@ def select_nodes(module, pool_id, records):
                 pool_id, ", ".join(sorted(unknown)), ", ".join(sorted(k for k in known if k))), option="node_pools")
         chosen = [r for r in chosen if api.node_pool_of_node(r) in wanted]
     if params.get("node_selector"):
-        names = {n["metadata"]["name"] for n in knodes.list_nodes(module.kube, params["node_selector"])}
+        names = {n["metadata"]["name"] for n in knodes.list_nodes(kube, params["node_selector"])}
         chosen = [r for r in chosen if (r.get("status") or {}).get("privateIp") in names]
     return chosen
 
@@ -1058,17 +1058,17 @@ def config_from_params(params, run_id):
     }
 
 
-def run_rollout(module):
+def run_rollout(clients, params, check_mode):
     """lite_rollout: pre-flight, plan (check mode stops here), lock, run, report. Every outcome, a
-    refusal included, ends the journal with an "end" event so a watcher never waits in vain."""
-    params = module.params
+    refusal included, ends the journal with an "end" event so a watcher never waits in vain. A run
+    that ends failed or blocked raises RolloutFailedError, which carries the whole result."""
     run_id = params.get("run_id") or default_run_id()
     journal = Journal(params.get("journal"))
     journal({"time": iso_ms(time.time()), "event": "begin", "pid": os.getpid(), "run_id": run_id,
              "msg": "run %s: pre-flight checks of pool %s for driver %s"
                     % (run_id, params.get("pool"), params.get("driver_version"))})
     try:
-        result = _run(module, run_id, journal)
+        result = _run(clients, params, check_mode, run_id, journal)
         if params.get("report_dir") and result.get("report"):
             result["report_file"] = write_report(params["report_dir"], result)
     except LiteError as error:
@@ -1080,6 +1080,8 @@ def run_rollout(module):
         raise
     finally:
         journal.close()
+    if result["status"] in (RUN_FAILED, BLOCKED):
+        raise RolloutFailedError(result.pop("msg"), result)
     return result
 
 
@@ -1099,24 +1101,19 @@ def write_report(directory, result):
     return base + ".json"
 
 
-def _run(module, run_id, journal):
-    params = module.params
+def _run(clients, params, check_mode, run_id, journal):
+    cloud, kube, pool, pool_id = clients.cloud, clients.kube, clients.pool, clients.pool_id
     config = config_from_params(params, run_id)
     counts = {}
-    pool = api.find_pool(module.cloud, params["pool"])
-    if pool is None:
-        raise ValidationError("pool %r does not exist (checked display names and ids)." % params["pool"], option="pool")
-    pool_id = pool["metadata"]["name"]
     phase = (pool.get("status") or {}).get("phase")
     if phase != "Running":
         raise PreconditionError("pool %s is %s, not Running; a rolling upgrade needs a healthy pool." % (pool_id, phase),
                                 details={"phase": phase})
-    module.kube_default_context = pool_id
-    count_calls(module.cloud, counts, "modelarts")
-    count_calls(module.kube, counts, "kubernetes")
+    count_calls(cloud, counts, "modelarts")
+    count_calls(kube, counts, "kubernetes")
 
-    records = api.list_nodes(module.cloud, pool_id)
-    selected = select_nodes(module, pool_id, records)
+    records = api.list_nodes(cloud, pool_id)
+    selected = select_nodes(kube, params, pool_id, records)
     compatibility = {}
     if params.get("compatibility"):
         flavors = sorted({(r.get("spec") or {}).get("flavor") for r in selected if cloud_driver(r)})
@@ -1126,15 +1123,15 @@ def _run(module, run_id, journal):
         if problems:
             raise ValidationError("driver_version %s fails the compatibility check: %s. Nothing was changed."
                                   % (config["target"], "; ".join(problems)), option="driver_version")
-    offered = api.npu_driver_versions(module.cloud)
+    offered = api.npu_driver_versions(cloud)
     if config["target"] not in offered:
         raise ValidationError("driver_version %r is not offered. Offered NPU driver versions: %s."
                               % (config["target"], ", ".join(offered) or "none"), option="driver_version")
-    kube_nodes = knodes.list_nodes(module.kube)
-    pods = module.kube.list_items(kdrain.PODS)
-    pdbs = kdrain.list_pdbs(module.kube)
+    kube_nodes = knodes.list_nodes(kube)
+    pods = kube.list_items(kdrain.PODS)
+    pdbs = kdrain.list_pdbs(kube)
 
-    rollout = Rollout(module.cloud, module.kube, pool_id, config, journal=journal)
+    rollout = Rollout(cloud, kube, pool_id, config, journal=journal)
     rollout.plan(records, kube_nodes, pods, pdbs, selected)
     plan = rollout.plan_report()
     plan.update(compatibility=compatibility, lock=rollout.lock.inspect(),
@@ -1143,7 +1140,7 @@ def _run(module, run_id, journal):
         plan["window"]["closes_at"] = plan["window"]["closes_at"].isoformat()
     work = [t for t in rollout.tracks if t.phase == PENDING or t.phase in IN_FLIGHT]
     result = {"run_id": run_id, "pool_id": pool_id, "plan": plan, "changed": bool(work)}
-    if module.check_mode:
+    if check_mode:
         result["status"] = "planned"
         journal({"time": iso_ms(time.time()), "event": "end", "status": "planned",
                  "msg": "check mode: %d node(s) would be upgraded, canary %s, expected %ss"
@@ -1183,6 +1180,6 @@ def _run(module, run_id, journal):
     result.update(status=report["status"], report=report, summary=summary_text(report),
                   changed=bool(upgraded or any(t.phase == FAILED and t.started for t in rollout.tracks)))
     if report["status"] in (RUN_FAILED, BLOCKED):
-        result.update(failed=True, msg="rolling driver upgrade %s: %s" % (
+        result.update(msg="rolling driver upgrade %s: %s" % (
             report["status"], report["stop_reason"] or "%d node(s) failed" % rollout.failed_count()))
     return result

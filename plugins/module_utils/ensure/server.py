@@ -62,24 +62,24 @@ def require_server(client, name, new_name=None):
     return raw
 
 
-def wait_status(module, server_id, target, action=None, image_id=None):
+def wait_status(cloud, server_id, timeout, target, action=None, image_id=None):
     """Poll until the server reaches ``target`` (and, when given, runs ``image_id``)."""
     def done(raw):
         if raw.get("status") != target:
             return False
         return image_id is None or (raw.get("image") or {}).get("image_id") == image_id
-    return module.cloud.wait_for(
-        lambda: api.show_server(module.cloud, server_id), done=done,
-        failed=lambda raw: failed_reason(raw, action), timeout=module.params["wait_timeout"],
+    return cloud.wait_for(
+        lambda: api.show_server(cloud, server_id), done=done,
+        failed=lambda raw: failed_reason(raw, action), timeout=timeout,
         describe="Lite Server %s to be %s" % (server_id, target))
 
 
-def wait_settled(module, server_id):
+def wait_settled(cloud, server_id, timeout):
     """Poll until the server leaves its transitional status (any other status is settled)."""
-    return module.cloud.wait_for(
-        lambda: api.show_server(module.cloud, server_id),
+    return cloud.wait_for(
+        lambda: api.show_server(cloud, server_id),
         done=lambda raw: raw.get("status") not in api.TRANSITIONAL, failed=None,
-        timeout=module.params["wait_timeout"], describe="Lite Server %s to finish its current operation" % server_id)
+        timeout=timeout, describe="Lite Server %s to finish its current operation" % server_id)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -157,8 +157,7 @@ def _predict(raw, new_name, action, state):
     return server
 
 
-def _wait_repairs(module, server_id, event_ids):
-    client = module.cloud
+def _wait_repairs(client, server_id, event_ids, timeout):
 
     def fetch():
         return [e for e in api.list_scheduled_events(client) if e.get("id") in event_ids]
@@ -170,24 +169,23 @@ def _wait_repairs(module, server_id, event_ids):
                    "support" % (bad[0]["id"], server_id, bad[0]["state"])
         return None
     return client.wait_for(fetch, done=lambda events: all(e.get("state") == "completed" for e in events),
-                           failed=failed, timeout=module.params["wait_timeout"],
+                           failed=failed, timeout=timeout,
                            describe="the authorized repair of server %s to complete" % server_id)
 
 
 # ----------------------------------------------------------------------------------------------
 # Entry points
 # ----------------------------------------------------------------------------------------------
-def ensure_server(module):
-    params = module.params
+def ensure_server(clients, params, check_mode):
     validate_params(params)
-    client = module.cloud
+    client = clients.cloud
     raw = require_server(client, params["name"], params.get("new_name"))
     server_id = raw["id"]
     before = api.describe_server(raw)
     actions = []
     changed = False
 
-    if params["sync"] and not module.check_mode:
+    if params["sync"] and not check_mode:
         api.sync_servers(client)
         raw = api.show_server(client, server_id)
         actions.append("sync")
@@ -196,8 +194,8 @@ def ensure_server(module):
     if raw.get("status") in api.TRANSITIONAL:
         if raw["status"] == "DELETING":
             raise PreconditionError("Lite Server %s is being deleted." % server_id, details={"status": "DELETING"})
-        if params["wait"] and not module.check_mode:
-            raw = wait_settled(module, server_id)
+        if params["wait"] and not check_mode:
+            raw = wait_settled(client, server_id, params["wait_timeout"])
         elif params["wait"]:
             raw = dict(raw, status=SETTLES_TO[raw["status"]])  # check mode: plan as a real run would, after the wait
         else:
@@ -224,7 +222,7 @@ def ensure_server(module):
         planned.append(action)
     predicted = _predict(raw, new_name, action, params.get("state"))
     diff = {"before": _diff_view(before), "after": _diff_view(predicted)}
-    if module.check_mode or not planned:
+    if check_mode or not planned:
         return {"changed": changed or bool(planned), "server": predicted if planned else api.describe_server(raw),
                 "actions": actions + planned, "repair_events": [e["id"] for e in events], "diff": diff}
 
@@ -232,7 +230,7 @@ def ensure_server(module):
         api.accept_scheduled_event(client, event["id"], accept_body(params))
         actions.append("authorize_repair:%s" % event["id"])
     if events and params["wait"]:
-        _wait_repairs(module, server_id, {e["id"] for e in events})
+        _wait_repairs(client, server_id, {e["id"] for e in events}, params["wait_timeout"])
         raw = api.show_server(client, server_id)
     if new_name:
         raw = api.rename_server(client, server_id, new_name)
@@ -243,7 +241,7 @@ def ensure_server(module):
         {"start": api.start_server, "stop": api.stop_server, "reboot": api.reboot_server}[action](client, server_id)
         actions.append(action)
         if params["wait"]:
-            raw = wait_status(module, server_id, TARGETS[params["state"]], action)
+            raw = wait_status(client, server_id, params["wait_timeout"], TARGETS[params["state"]], action)
         else:
             raw = api.show_server(client, server_id)
     else:
@@ -254,10 +252,10 @@ def ensure_server(module):
             "diff": diff}
 
 
-def server_info(module):
+def server_info(clients, params, check_mode):
     """lite_server_info: every Lite Server, or the one named, with its open repair events."""
-    client = module.cloud
-    name = module.params.get("name")
+    client = clients.cloud
+    name = params.get("name")
     if name:
         raw = api.find_server(client, name)
         raws = [raw] if raw else []

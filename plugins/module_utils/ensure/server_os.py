@@ -100,14 +100,14 @@ def _diff_view(raw, image=None):
             "image_name": image.get("name")}
 
 
-def ensure_server_os(module):
-    params = module.params
+def ensure_server_os(clients, params, check_mode):
     validate_params(params)
-    client = module.cloud
+    client = clients.cloud
     raw = require_server(client, params["name"])
     server_id = raw["id"]
-    if raw.get("status") in api.TRANSITIONAL and params["wait"] and not module.check_mode:
-        raw = wait_settled(module, server_id)  # e.g. an earlier run's OS change that outlived its wait
+    if raw.get("status") in api.TRANSITIONAL and params["wait"] and not check_mode:
+        # e.g. an earlier run's OS change that outlived its wait
+        raw = wait_settled(client, server_id, params["wait_timeout"])
 
     operation = params["operation"]
     current = raw.get("image") or {}
@@ -151,20 +151,20 @@ def ensure_server_os(module):
     predicted = api.describe_server(raw)
     predicted.update(status="RUNNING", image_id=target.get("image_id"), image_name=target.get("name"))
     diff = {"before": _diff_view(raw), "after": _diff_view(raw, target)}
-    if module.check_mode:
+    if check_mode:
         return {"changed": True, "server": predicted, "os_change": change, "diff": diff}
 
     if running:
         api.stop_server(client, server_id)
         # The OS call needs the server STOPPED, so this wait happens even with wait=false.
-        wait_status(module, server_id, "STOPPED", "stop")
+        wait_status(client, server_id, params["wait_timeout"], "STOPPED", "stop")
     if operation == "switch":
         api.change_os(client, server_id, dict(body, image_id=target["image_id"]))
     else:
         api.reinstall_os(client, server_id, body)
     if params["wait"]:
-        raw = wait_status(module, server_id, "RUNNING", "changeos" if operation == "switch" else "reinstallos",
-                          image_id=target.get("image_id"))
+        raw = wait_status(client, server_id, params["wait_timeout"], "RUNNING",
+                          "changeos" if operation == "switch" else "reinstallos", image_id=target.get("image_id"))
     else:
         raw = api.show_server(client, server_id)
     return {"changed": True, "server": api.describe_server(raw), "os_change": change, "diff": diff}

@@ -179,10 +179,9 @@ def failed_reason(servers):
     return None
 
 
-def ensure_supernode(module):
-    params = module.params
+def ensure_supernode(clients, params, check_mode):
     validate_params(params)
-    client = module.cloud
+    client = clients.cloud
     raw = require_supernode(client, params["name"])
     hyper_id = raw["id"]
     servers = api.supernode_servers(client, hyper_id)
@@ -226,7 +225,7 @@ def ensure_supernode(module):
     predicted = dict(before, server_count=desired)
     diff = {"before": _diff_view(before), "after": _diff_view(predicted)}
     changed = bool(adding or targets)
-    if not changed or module.check_mode:
+    if not changed or check_mode:
         return {"changed": changed, "supernode": predicted if changed else before, "plan": plan, "diff": diff}
 
     if jobs:
@@ -248,9 +247,9 @@ def ensure_supernode(module):
     return {"changed": True, "supernode": after, "plan": plan, "diff": diff}
 
 
-def supernode_info(module):
-    client = module.cloud
-    name = module.params.get("name")
+def supernode_info(clients, params, check_mode):
+    client = clients.cloud
+    name = params.get("name")
     if name:
         raw = api.find_supernode(client, name)
         raws = [raw] if raw else []

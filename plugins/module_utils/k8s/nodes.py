@@ -133,9 +133,9 @@ def driver_upgrade(node):
     return {"phase": phase} if phase else None
 
 
-def summary(node, system_labels=True):
-    """The module's view of a Node (snake_case, stable); ``labels`` are all of them, or only the
-    user ones without ``system_labels``."""
+def summary(node):
+    """The modules' view of a Node (snake_case, stable). ``labels`` are the user labels (what
+    lite_node sets), the same in lite_node and lite_node_info."""
     capacity, allocatable = npu_counts(node)
     labels = labels_of(node)
     owner = cordon_owner(node)
@@ -150,7 +150,7 @@ def summary(node, system_labels=True):
         "npu_capacity": capacity,
         "npu_allocatable": allocatable,
         "node_pool": labels.get(L.NODE_POOL_NAME),
-        "labels": dict(labels) if system_labels else user_labels(node),
+        "labels": user_labels(node),
         "taints": [_taint_view(t) for t in user_taints(node)],
     }
 

@@ -34,8 +34,8 @@ def run_module(args, ensure_fn, capsys, spec=None, **kwargs):
 
 
 def test_result_passes_through_and_diff_is_dropped_without_diff_mode(capsys):
-    def ensure(module):
-        return {"changed": True, "pool": {"name": module.params["name"]}, "diff": {"before": {}, "after": {"name": "p"}}}
+    def ensure(clients, params, check_mode):
+        return {"changed": True, "pool": {"name": params["name"]}, "diff": {"before": {}, "after": {"name": "p"}}}
 
     result = run_module(dict(BASE_ARGS, name="p"), ensure, capsys, spec={"name": {"type": "str", "required": True}})
     assert result["changed"] is True and result["pool"] == {"name": "p"} and "diff" not in result
@@ -43,12 +43,13 @@ def test_result_passes_through_and_diff_is_dropped_without_diff_mode(capsys):
 
 def test_diff_kept_in_diff_mode(capsys):
     args = dict(BASE_ARGS, _ansible_diff=True)
-    result = run_module(args, lambda m: {"changed": False, "diff": {"before": {"a": 1}, "after": {"a": 1}}}, capsys)
+    result = run_module(args, lambda clients, params, check_mode: {
+        "changed": False, "diff": {"before": {"a": 1}, "after": {"a": 1}}}, capsys)
     assert result["diff"] == {"before": {"a": 1}, "after": {"a": 1}} and result["changed"] is False
 
 
 def test_lite_error_becomes_failure_with_details(capsys):
-    def ensure(module):
+    def ensure(clients, params, check_mode):
         raise NotFoundError(404, "ModelArts.50015001", "Pool x not found.", "r1", "GET", "/v2/p/pools/x")
 
     result = run_module(BASE_ARGS, ensure, capsys)
@@ -57,7 +58,7 @@ def test_lite_error_becomes_failure_with_details(capsys):
 
 
 def test_wait_timeout_failure_carries_last_state(capsys):
-    def ensure(module):
+    def ensure(clients, params, check_mode):
         raise WaitTimeoutError("timed out", last_state={"phase": "Creating"}, timeout=5)
 
     result = run_module(BASE_ARGS, ensure, capsys)
@@ -65,7 +66,7 @@ def test_wait_timeout_failure_carries_last_state(capsys):
 
 
 def test_unexpected_exception_fails_cleanly_without_secrets(capsys):
-    def ensure(module):
+    def ensure(clients, params, check_mode):
         raise KeyError("boom with %s and %s" % (CANARY_SK, CANARY_TOKEN))
 
     result = run_module(dict(BASE_ARGS, security_token=CANARY_TOKEN), ensure, capsys)
@@ -77,8 +78,8 @@ def test_unexpected_exception_fails_cleanly_without_secrets(capsys):
 def test_wait_options_merged_and_bounded(capsys):
     seen = {}
 
-    def ensure(module):
-        seen.update(wait=module.params["wait"], timeout=module.params["wait_timeout"])
+    def ensure(clients, params, check_mode):
+        seen.update(wait=params["wait"], timeout=params["wait_timeout"])
         return {"changed": False}
 
     run_module(BASE_ARGS, ensure, capsys)
@@ -93,16 +94,72 @@ def test_without_wait_options(capsys):
     assert "wait" not in module.params and "wait_timeout" not in module.params
 
 
-def test_cloud_built_lazily_from_params_and_env(monkeypatch, capsys):
+def test_cloud_built_from_params_and_env_before_the_ensure_function(monkeypatch, capsys):
     monkeypatch.setenv("HUAWEICLOUD_SDK_REGION_MODELARTS_CN_NORTH_4", "https://127.0.0.1:9443")
     monkeypatch.setenv("MODELARTS_LITE_POLL_INTERVAL", "0.2")
-    with patch_module_args(dict(BASE_ARGS)):
-        module = LiteModule(argument_spec={})
-    assert module._cloud is None
-    client = module.cloud
-    assert module.cloud is client
+    seen = {}
+
+    def ensure(clients, params, check_mode):
+        seen.update(cloud=clients.cloud, kube=clients.kube, check_mode=check_mode)
+        clients.warn("a warning")
+        return {"changed": False}
+
+    result = run_module(dict(BASE_ARGS, _ansible_check_mode=True), ensure, capsys)
+    client = seen["cloud"]
     assert client.modelarts.base == "https://127.0.0.1:9443" and client.poll_interval == 0.2
     assert client.project_id == BASE_ARGS["project_id"]
+    assert seen["kube"] is None and seen["check_mode"] is True
+    assert "a warning" in json.dumps(result["warnings"])  # the shape varies across ansible-core versions
+
+
+def test_kube_context_defaults_to_the_resolved_pool_id(monkeypatch, capsys):
+    from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools
+    from ansible_collections.modelarts.lite.plugins.module_utils.k8s import client as kclient
+
+    built = {}
+
+    class FakeKube:
+        def __init__(self, kubeconfig=None, context=None, api_timeout=60):
+            built.update(context=context, kubeconfig=kubeconfig)
+
+        def close(self):
+            built["closed"] = True
+
+    monkeypatch.setattr(pools, "find_pool", lambda client, name: {"metadata": {"name": "pool-ab12-" + name}})
+    monkeypatch.setattr(kclient, "KubeClient", FakeKube)
+    spec = {"pool": {"type": "str", "required": True}}
+
+    def ensure(clients, params, check_mode):
+        built["seen_before_ensure"] = dict(built)
+        return {"changed": False, "pool_id": clients.pool_id}
+
+    result = run_module(dict(BASE_ARGS, pool="train"), ensure, capsys, spec=spec, with_kube=True)
+    assert result["pool_id"] == "pool-ab12-train"
+    assert built["seen_before_ensure"]["context"] == "pool-ab12-train" and built["closed"]
+    run_module(dict(BASE_ARGS, pool="train", kube_context="other"), ensure, capsys, spec=spec, with_kube=True)
+    assert built["context"] == "other"
+    monkeypatch.setattr(pools, "find_pool", lambda client, name: None)
+    result = run_module(dict(BASE_ARGS, pool="gone"), ensure, capsys, spec=spec, with_kube=True)
+    assert result["failed"] and result["option"] == "pool" and "does not exist" in result["msg"]
+
+
+def test_a_failed_rollout_carries_its_result(capsys):
+    from ansible_collections.modelarts.lite.plugins.module_utils.errors import RolloutFailedError
+
+    def ensure(clients, params, check_mode):
+        raise RolloutFailedError("rolling driver upgrade failed: 1 node(s) failed",
+                                 {"changed": True, "status": "failed", "msg": "x", "report": {"nodes": []}})
+
+    result = run_module(BASE_ARGS, ensure, capsys)
+    assert result["failed"] is True and result["changed"] is True and result["status"] == "failed"
+    assert result["msg"] == "rolling driver upgrade failed: 1 node(s) failed" and result["report"] == {"nodes": []}
+    assert result["error_type"] == "RolloutFailedError"
+
+
+def test_without_cloud_options():
+    with patch_module_args({"path": "/x"}):
+        module = LiteModule(argument_spec={"path": {"type": "str"}}, with_cloud=False, with_wait=False)
+    assert "access_key" not in module.params and "region" not in module.params
 
 
 def test_env_credentials(monkeypatch):
@@ -127,7 +184,7 @@ def test_env_credentials(monkeypatch):
 ])
 def test_credential_shape_checked_before_any_request(override, option, fragment, capsys):
     args = {k: v for k, v in dict(BASE_ARGS, **override).items() if v is not None}
-    result = run_module(args, lambda m: m.cloud and {"changed": False}, capsys)
+    result = run_module(args, lambda clients, params, check_mode: {"changed": False}, capsys)
     assert result["failed"] and result["option"] == option and fragment in result["msg"]
     assert CANARY_SK not in json.dumps(result)
 
@@ -136,10 +193,10 @@ def test_missing_requests_reported_through_missing_required_lib(monkeypatch, cap
     from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
 
     monkeypatch.setattr(client, "REQUESTS_IMPORT_ERROR", ImportError("No module named 'requests'"))
-    result = run_module(BASE_ARGS, lambda m: m.cloud and {"changed": False}, capsys)
+    result = run_module(BASE_ARGS, lambda clients, params, check_mode: {"changed": False}, capsys)
     assert result["failed"] and "requests" in result["msg"]
 
 
 def test_module_import_is_light():
-    # The cloud client (and requests) are imported only when .cloud is used.
+    # The cloud client (and requests) are imported only when the clients are built.
     assert "client" not in vars(lite_module)

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import node as N
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import ValidationError
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
@@ -49,18 +50,14 @@ class FakeKube:
         return json.loads(json.dumps([p for p in self.pods if node is None or p["spec"]["nodeName"] == node]))
 
 
-class FakeModule:
-    def __init__(self, kube, **params):
-        self.params = dict({"pool": "train-a", "nodes": None, "node_selector": None, "node_pool": None,
-                            "with_pods": False, "detail": False, "force": False, "delete_emptydir_data": False},
-                           **params)
-        self.cloud = object()
-        self.kube = kube
-        self.kube_default_context = None
-        self.warnings = []
+PARAMS = {"pool": "train-a", "nodes": None, "node_selector": None, "node_pool": None, "with_pods": False,
+          "detail": False, "force": False, "delete_emptydir_data": False}
 
-    def warn(self, message):
-        self.warnings.append(message)
+
+def node_info(kube, **params):
+    """(result, clients) of node_info on the fake pool (LiteModule resolved the pool before)."""
+    clients = Clients(cloud=object(), kube=kube, pool={"metadata": {"name": POOL_ID}})
+    return N.node_info(clients, dict(PARAMS, **params), False), clients
 
 
 @pytest.fixture
@@ -78,17 +75,14 @@ def pool(monkeypatch):
         calls["list_nodes"] += 1
         return json.loads(json.dumps(records))
 
-    monkeypatch.setattr(N.api, "find_pool", lambda client, name: {"metadata": {"name": POOL_ID}})
     monkeypatch.setattr(N.api, "list_nodes", list_nodes)
     kube.modelarts_calls = calls
     return kube
 
 
 def test_default_record_is_slim_and_the_same_for_every_node(pool):
-    module = FakeModule(pool)
-    result = N.node_info(module)
+    result, _clients = node_info(pool)
     assert result["changed"] is False and result["pool_id"] == POOL_ID
-    assert module.kube_default_context == POOL_ID
     assert [n["name"] for n in result["nodes"]] == ["node-a", "node-b", "node-c", "node-new"]
     assert all(set(n) == SLIM_KEYS for n in result["nodes"])
     a, b, c, new = result["nodes"]
@@ -103,7 +97,7 @@ def test_default_record_is_slim_and_the_same_for_every_node(pool):
 
 
 def test_with_pods_adds_the_pods_and_drain_plan_from_one_cluster_wide_list(pool):
-    result = N.node_info(FakeModule(pool, with_pods=True))
+    result = node_info(pool, with_pods=True)[0]
     a = result["nodes"][0]
     assert a["pods"] == ["default/app-1", "default/bare"]
     assert a["drain_would_evict"] == ["default/app-1"]
@@ -113,14 +107,14 @@ def test_with_pods_adds_the_pods_and_drain_plan_from_one_cluster_wide_list(pool)
 
 
 def test_one_named_node_lists_only_its_pods(pool):
-    result = N.node_info(FakeModule(pool, nodes=["10.0.0.2"], with_pods=True))
+    result = node_info(pool, nodes=["10.0.0.2"], with_pods=True)[0]
     assert [n["name"] for n in result["nodes"]] == ["node-b"]
     assert result["nodes"][0]["pods"] == ["default/app-2"]
     assert ("/api/v1/pods", {"fieldSelector": "spec.nodeName=10.0.0.2"}) in pool.calls
 
 
 def test_detail_adds_the_objects(pool):
-    result = N.node_info(FakeModule(pool, detail=True))
+    result = node_info(pool, detail=True)[0]
     a, new = result["nodes"][0], result["nodes"][3]
     assert a["modelarts_node"]["metadata"]["name"] == "node-a"
     assert a["kube_node"]["metadata"]["labels"]["kubernetes.io/hostname"] == "10.0.0.1"
@@ -128,13 +122,12 @@ def test_detail_adds_the_objects(pool):
 
 
 def test_node_pool_filter_and_its_warning(pool):
-    module = FakeModule(pool, node_pool=["np-b", "np-x"])
-    result = N.node_info(module)
+    result, clients = node_info(pool, node_pool=["np-b", "np-x"])
     assert [n["name"] for n in result["nodes"]] == ["node-c"]
-    assert module.warnings == ["node_pool np-x matches no node of pool %s." % POOL_ID]
+    assert clients.warnings == ["node_pool np-x matches no node of pool %s." % POOL_ID]
 
 
 def test_unknown_node_is_refused(pool):
     with pytest.raises(ValidationError) as error:
-        N.node_info(FakeModule(pool, nodes=["node-a", "10.9.9.9"]))
+        node_info(pool, nodes=["node-a", "10.9.9.9"])[0]
     assert "has no node(s) 10.9.9.9" in str(error.value) and error.value.option == "nodes"

@@ -10,15 +10,16 @@ from datetime import datetime, timezone
 
 import pytest
 
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_window as W
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout_lock import PoolLock
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     PreconditionError,
     TransportError,
     ValidationError,
 )
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError, KubeNotFoundError
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import PoolLock
 
 OLD = "7.1.0.9.220-23.0.6"
 NEW = "7.5.0.5.220-24.1.0.3"
@@ -540,23 +541,19 @@ def test_paused_canary_stays_paused_without_approval(fake_api):
 
 # -- the module entry point (pre-flight refusals change nothing) ---------------------------------------
 
-class FakeModule:
-    def __init__(self, pool, params, check_mode=False):
-        self.params = dict({"pool": "pool-1", "driver_version": NEW, "max_unavailable": "2", "canary_nodes": 0,
-                            "max_failed_nodes": 0, "drain_timeout": 60, "node_timeout": 600, "poll_interval": 1.0,
-                            "lease_duration": 30, "wait_timeout": 3600}, **params)
-        self.check_mode = check_mode
-        self.cloud = object()
-        self.kube = pool
-        self.kube_default_context = None
+def run_rollout(pool, params, check_mode=False):
+    """lite_rollout's ensure function, with the clients LiteModule would have resolved."""
+    clients = Clients(cloud=object(), kube=pool, pool={"metadata": {"name": "pool-1"}, "status": {"phase": "Running"}})
+    params = dict({"pool": "pool-1", "driver_version": NEW, "max_unavailable": "2", "canary_nodes": 0,
+                   "max_failed_nodes": 0, "drain_timeout": 60, "node_timeout": 600, "poll_interval": 1.0,
+                   "lease_duration": 30, "wait_timeout": 3600}, **params)
+    return R.run_rollout(clients, params, check_mode)
 
 
 @pytest.fixture
 def preflight(monkeypatch, fake_api):
     def install(pool):
         fake_api(pool)
-        monkeypatch.setattr(R.api, "find_pool", lambda client, name: {"metadata": {"name": "pool-1"},
-                                                                      "status": {"phase": "Running"}})
         monkeypatch.setattr(R.api, "npu_driver_versions", lambda client: [OLD, NEW])
         monkeypatch.setattr(R, "count_calls", lambda client, counts, name: None)
         return pool
@@ -567,22 +564,22 @@ def test_preflight_refusals_change_nothing(preflight, tmp_path):
     clock = Clock()
     pool = preflight(FakePool(clock, 4))
     with pytest.raises(ValidationError, match="not offered"):
-        R.run_rollout(FakeModule(pool, {"driver_version": "7.7.0.9.220-25.2.1"}))
+        run_rollout(pool, {"driver_version": "7.7.0.9.220-25.2.1"})
     matrix = {"hardware": [{"model": "Snt9b", "flavor_regex": "snt9b"}],
               "drivers": [{"driver": "24.1.0.3", "firmware": "7.5.0.5.220", "hardware": ["Snt9b"]}],
               "cann": {"7.0.0": ["23.0.*"]}}
     with pytest.raises(ValidationError, match="CANN 7.0.0"):
-        R.run_rollout(FakeModule(pool, {"compatibility": matrix, "cann_version": "7.0.0"}))
+        run_rollout(pool, {"compatibility": matrix, "cann_version": "7.0.0"})
     # A window that only opens on a day three days from now is closed today.
     today = datetime.now(timezone.utc).weekday()
     closed = {"start": "00:00", "end": "00:01", "days": [W.DAYS[(today + 3) % 7]], "timezone": "UTC"}
     with pytest.raises(PreconditionError, match="outside the maintenance window"):
-        R.run_rollout(FakeModule(pool, {"window": closed, "journal": str(tmp_path / "j.jsonl")}))
+        run_rollout(pool, {"window": closed, "journal": str(tmp_path / "j.jsonl")})
     ips = sorted(pool.nodes)
     pool.nodes[ips[0]]["spec"]["unschedulable"] = True
     pool.nodes[ips[1]]["status"]["conditions"][0]["status"] = "False"
     with pytest.raises(PreconditionError, match="not healthy enough"):
-        R.run_rollout(FakeModule(pool, {}))
+        run_rollout(pool, {})
     assert pool.batch_names == [] and pool.leases == {}
     assert all(not n["metadata"]["annotations"] for n in pool.nodes.values())
     events = [json.loads(line) for line in (tmp_path / "j.jsonl").read_text().splitlines()]
@@ -592,7 +589,7 @@ def test_preflight_refusals_change_nothing(preflight, tmp_path):
 def test_check_mode_returns_the_plan(preflight):
     clock = Clock()
     pool = preflight(FakePool(clock, 5))
-    result = R.run_rollout(FakeModule(pool, {"canary_nodes": 1, "expected_node_seconds": 100}, check_mode=True))
+    result = run_rollout(pool, {"canary_nodes": 1, "expected_node_seconds": 100}, check_mode=True)
     assert result["status"] == "planned" and result["changed"] is True
     plan = result["plan"]
     assert len(plan["order"]) == 5 and plan["canary"] == plan["order"][:1]

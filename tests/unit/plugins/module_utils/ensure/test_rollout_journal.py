@@ -3,7 +3,7 @@ import json
 import os
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import Journal
-from ansible_collections.modelarts.lite.plugins.modules import lite_rollout_info as info
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_progress as info
 
 
 def test_reader_returns_each_complete_line_once(tmp_path):
@@ -45,3 +45,20 @@ def test_job_result_is_the_module_result_not_the_async_placeholder(tmp_path):
     assert info.job_result(str(tmp_path), "42.1")["status"] == "succeeded"
     assert info.wait_for_result(str(tmp_path), "42.1", 0.1)["report_file"] == "/r/run.json"
     assert info.job_result(str(tmp_path), "nope") is None and info.job_result(str(tmp_path), None) is None
+
+
+def test_follow_writes_the_cursor_only_outside_check_mode(tmp_path):
+    path = str(tmp_path / "run.jsonl")
+    journal = Journal(path)
+    journal({"event": "begin", "pid": os.getpid(), "msg": "one"})
+    journal({"event": "node", "msg": "two"})
+    params = {"journal": path, "wait": 0.5, "job_id": None, "async_dir": str(tmp_path)}
+    for _attempt in range(2):
+        result = info.follow_journal(None, params, True)
+        assert [e["msg"] for e in result["events"]] == ["one", "two"] and result["finished"] is False
+    assert sorted(os.listdir(str(tmp_path))) == ["run.jsonl"]
+    assert [e["msg"] for e in info.follow_journal(None, params, False)["events"]] == ["one", "two"]
+    journal({"event": "end", "status": "succeeded", "msg": "three"})
+    result = info.follow_journal(None, params, False)
+    assert [e["msg"] for e in result["events"]] == ["three"] and result["finished"] and result["status"] == "succeeded"
+    journal.close()

@@ -86,8 +86,7 @@ def test_user_labels_leave_out_system_keys():
     labeled = node(labels={"team": "a", "example.com/role": "x", "kubernetes.io/hostname": "h",
                            L.NODE_POOL_NAME: "np", L.DRIVER_UPGRADE_STATE: "done"})
     assert nodes.user_labels(labeled) == {"team": "a", "example.com/role": "x"}
-    assert nodes.summary(labeled, system_labels=False)["labels"] == {"team": "a", "example.com/role": "x"}
-    assert nodes.summary(labeled)["labels"]["kubernetes.io/hostname"] == "h"
+    assert nodes.summary(labeled)["labels"] == {"team": "a", "example.com/role": "x"}
 
 
 def test_driver_upgrade_reads_the_rollout_record():
