@@ -39,6 +39,15 @@ def auth_spec():
     )
 
 
+def neighbour_spec():
+    """EVS / IMS endpoints, for the modules that call them (doc_fragments/neighbour_endpoints.py).
+    Default: https://evs.{region}.myhuaweicloud.com and https://ims.{region}.myhuaweicloud.com."""
+    return dict(
+        evs_endpoint=dict(type="str", fallback=(env_fallback, ["MODELARTS_LITE_EVS_ENDPOINT"])),
+        ims_endpoint=dict(type="str", fallback=(env_fallback, ["MODELARTS_LITE_IMS_ENDPOINT"])),
+    )
+
+
 def wait_spec(default_timeout=DEFAULT_WAIT_TIMEOUT):
     return dict(
         wait=dict(type="bool", default=True),

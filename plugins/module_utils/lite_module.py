@@ -113,6 +113,9 @@ class LiteModule:
             project_id=params.get("project_id") or None,
             endpoint=endpoint,
             iam_endpoint=params.get("iam_endpoint") or None,
+            # Only the modules that call EVS or IMS have these options (arg_specs.neighbour_spec).
+            evs_endpoint=params.get("evs_endpoint") or None,
+            ims_endpoint=params.get("ims_endpoint") or None,
             validate_certs=params.get("validate_certs", True),
             ca_path=params.get("ca_path") or None,
             allow_http=params.get("allow_http", False),

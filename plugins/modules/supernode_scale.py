@@ -16,9 +16,10 @@ description:
     keeps at least one server.
   - Scale-down is refused while jobs run on the servers to remove. O(stop_running_jobs=true) deletes those jobs
     first, but never a job that also runs on a server that stays.
-  - O(system_disk_size) can only grow. A smaller size is refused before any call. ModelArts has no API that grows
-    the system disk of existing servers, so a larger size than the servers have is refused with directions to the
-    console. A size the servers already have passes.
+  - O(system_disk_size) can only grow. A smaller size is refused before any call. This module does not grow the
+    disks of existing servers (ModelArts has no API for it), so a larger size than the servers have is refused and
+    points at M(modelarts.lite.lite_server_disk), which grows them through EVS. A size the servers already have
+    passes.
   - Idempotent. A super node that already has the wanted servers is left alone.
 options:
   name:

@@ -59,7 +59,7 @@ def guarded(sim):
     ({"name": "sn-guard", "count": 0}, "keeps at least one server"),
     ({"name": "sn-guard", "count": 3, "flavor": "modelarts.hps.npu.arm.8snt9b3.d"}, "keeps one specification"),
     ({"name": "sn-guard", "system_disk_size": 150}, "can only grow, never shrink"),
-    ({"name": "sn-guard", "system_disk_size": 400}, "no API that grows the system disk"),
+    ({"name": "sn-guard", "system_disk_size": 400}, "grow them through EVS with modelarts.lite.lite_server_disk"),
     ({"name": "sn-guard", "remove_servers": ["sn-guard-1", "sn-guard-2"], "allow_scale_down": True},
      "without servers"),
     ({"name": "sn-guard", "remove_servers": ["stranger"], "allow_scale_down": True}, "is not in super node"),

@@ -55,6 +55,11 @@ def default_iam_endpoint(region: str) -> str:
     return "https://iam.%s.myhuaweicloud.com" % region
 
 
+def default_service_endpoint(service: str, region: str) -> str:
+    """EVS and IMS: https://{service}.{region}.myhuaweicloud.com (the vendor SDK's region tables)."""
+    return "https://%s.%s.myhuaweicloud.com" % (service, region)
+
+
 class _Service:
     """Where one API lives: scheme://netloc plus an optional path prefix."""
 
@@ -79,7 +84,8 @@ class CloudClient:
     """Signed, retrying access to the ModelArts (and IAM) APIs of one region and project."""
 
     def __init__(self, access_key, secret_key, region, project_id=None, security_token=None,
-                 endpoint=None, iam_endpoint=None, validate_certs=True, ca_path=None, allow_http=False,
+                 endpoint=None, iam_endpoint=None, evs_endpoint=None, ims_endpoint=None,
+                 validate_certs=True, ca_path=None, allow_http=False,
                  api_timeout=60, poll_interval=10, max_retries=4, retry_budget=120.0,
                  backoff_base=1.0, backoff_cap=20.0, user_agent=DEFAULT_USER_AGENT, session=None,
                  clock=time.monotonic, sleep=time.sleep, jitter=random.random):
@@ -93,6 +99,9 @@ class CloudClient:
         self.region = region
         self.modelarts = _Service(endpoint or default_endpoint(region), "endpoint", allow_http)
         self.iam = _Service(iam_endpoint or default_iam_endpoint(region), "iam_endpoint", allow_http)
+        # The neighbouring services the Lite Server operations use (cloud/evs.py, cloud/ims.py).
+        self.services = {name: _Service(url or default_service_endpoint(name, region), name + "_endpoint", allow_http)
+                         for name, url in (("evs", evs_endpoint), ("ims", ims_endpoint))}
         self._signer = Signer(access_key, secret_key, security_token)
         # The access key too: a gateway refusal echoes it ("ak:<value> ... ak not exist"), and when
         # an operator swapped the pair, that value is the secret key.
@@ -148,6 +157,12 @@ class CloudClient:
     def request(self, method, path, query=None, body=None, content_type=JSON, expected=SUCCESS):
         """Send one signed ModelArts request; return the decoded JSON body ({} when empty)."""
         return self._call(self.modelarts, method.upper(), path, query, body, content_type, expected,
+                          project_header=True)
+
+    def service_request(self, service, method, path, query=None, body=None, expected=SUCCESS):
+        """Send one signed request to a neighbouring service ("evs" or "ims") with the same signer,
+        retries and error mapping as ModelArts; return the decoded JSON body ({} when empty)."""
+        return self._call(self.services[service], method.upper(), path, query, body, JSON, expected,
                           project_header=True)
 
     def _call(self, service, method, path, query, body, content_type, expected, project_header):

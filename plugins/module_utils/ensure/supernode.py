@@ -9,8 +9,8 @@ scale-down removes servers through live-scale-down, refused while jobs run on th
 stop_running_jobs deletes those jobs (never a job that also runs on a server that stays).
 
 System disk: the request is grow-only (a smaller size is refused before any call). There is no
-ModelArts API that grows the system disk of existing servers (API reference 7-8), so a size above the
-current one is refused with what to do instead; servers added by scale-up get the current size.
+ModelArts API that grows the system disk of existing servers (API reference 7-8): a size above the
+current one is refused and points at lite_server_disk (EVS); servers added by scale-up get the current size.
 """
 
 from __future__ import annotations
@@ -115,10 +115,10 @@ def check_disk(servers, size):
     smaller = {n: v for n, v in roots.items() if v < size}
     if smaller:
         raise PreconditionError(
-            "servers %s have a system disk smaller than %d GB. ModelArts has no API that grows the system disk of "
-            "existing super node servers: expand it in the console (Super Node Management, Expand System Disk) or "
-            "through EVS, then re-run this task to confirm the size."
-            % (", ".join("%s (%d GB)" % item for item in sorted(smaller.items())), size),
+            "servers %s have a system disk smaller than %d GB. supernode_scale does not grow existing disks (the "
+            "ModelArts API has no call for it): grow them through EVS with modelarts.lite.lite_server_disk "
+            "(supernode=<this super node>, size=%d), then re-run this task to confirm the size."
+            % (", ".join("%s (%d GB)" % item for item in sorted(smaller.items())), size, size),
             details={"system_disks": roots})
 
 

@@ -6,11 +6,13 @@ import pytest
 import yaml
 
 from ansible_collections.modelarts.lite.plugins.doc_fragments import auth as auth_fragment
+from ansible_collections.modelarts.lite.plugins.doc_fragments import neighbour_endpoints as neighbour_fragment
 from ansible_collections.modelarts.lite.plugins.doc_fragments import wait as wait_fragment
-from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import auth_spec, wait_spec
+from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import auth_spec, neighbour_spec, wait_spec
 
 
-@pytest.mark.parametrize("spec, fragment", [(auth_spec(), auth_fragment), (wait_spec(), wait_fragment)])
+@pytest.mark.parametrize("spec, fragment", [(auth_spec(), auth_fragment), (wait_spec(), wait_fragment),
+                                            (neighbour_spec(), neighbour_fragment)])
 def test_fragment_matches_spec(spec, fragment):
     documented = yaml.safe_load(fragment.ModuleDocFragment.DOCUMENTATION)["options"]
     assert sorted(documented) == sorted(spec)

@@ -48,13 +48,13 @@ def test_bad_params(extra, message):
         engine.validate_params(params(**extra))
 
 
-def test_disk_is_grow_only_and_growth_has_no_api():
+def test_disk_is_grow_only_and_growth_points_at_lite_server_disk():
     servers = [server(1, size=200), server(2, size=200)]
     engine.check_disk(servers, 200)
     engine.check_disk(servers, None)
     with pytest.raises(ValidationError, match="never shrink"):
         engine.check_disk(servers, 100)
-    with pytest.raises(PreconditionError, match="no API"):
+    with pytest.raises(PreconditionError, match="lite_server_disk"):
         engine.check_disk(servers, 300)
 
 
