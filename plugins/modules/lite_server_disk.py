@@ -130,8 +130,7 @@ ARGUMENT_SPEC = dict(
 def main():
     module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True,
                         mutually_exclusive=[("name", "supernode")], required_one_of=[("name", "supernode")])
-    module.run(lambda m: ensure_server_disk(m.cloud, m.params["name"], m.params["supernode"], m.params["size"],
-                                            m.params["wait"], m.params["wait_timeout"], m.check_mode))
+    module.run(ensure_server_disk)
 
 
 if __name__ == "__main__":

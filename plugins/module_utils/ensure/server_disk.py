@@ -98,10 +98,12 @@ def _wait(client, disks, timeout):
                                      % (disk["server_name"], disk.get("order_id")))
 
 
-def ensure_server_disk(client, name=None, supernode=None, size=None, wait=True, wait_timeout=1800,
-                       check_mode=False):
-    """Grow the system disk of one server, or of every server of a super node, to ``size`` GB."""
+def ensure_server_disk(clients, params, check_mode):
+    """Grow the system disk of one server (``name``), or of every server of a super node (``supernode``),
+    to ``size`` GB."""
+    name, supernode, size = params.get("name"), params.get("supernode"), params.get("size")
     validate(name, supernode, size)
+    client = clients.cloud
     plan = []
     for server in targets(client, name, supernode):
         root = api.root_volume(server)
@@ -118,6 +120,6 @@ def ensure_server_disk(client, name=None, supernode=None, size=None, wait=True, 
         answer = evs.extend_volume(client, disk["volume_id"], disk["size"], auto_pay=disk["prepaid"])
         disk["job_id"] = answer.get("job_id")
         disk["order_id"] = answer.get("order_id")
-    if wait:
-        _wait(client, grow, wait_timeout)
-    return {"changed": True, "disks": plan, "diff": diff, "in_progress": not wait}
+    if params["wait"]:
+        _wait(client, grow, params["wait_timeout"])
+    return {"changed": True, "disks": plan, "diff": diff, "in_progress": not params["wait"]}
