@@ -72,7 +72,13 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
 	  --no-install-recommends chromium >/dev/null; }
 
-integration: collection chromium
+# Lite Server tests reach simulated servers through real OpenSSH (one sshd per server on loopback).
+SSH_TOOLS := /usr/sbin/sshd
+$(SSH_TOOLS):
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server >/dev/null
+
+integration: collection chromium $(SSH_TOOLS)
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
 
 docs: collection
@@ -95,7 +101,7 @@ sanity: collection
 	  $(BIN)/ansible-test sanity --requirements --python 3.11 --color no
 
 # One scenario per role (extensions/molecule/<role>), against a simulator the script starts.
-molecule: collection
+molecule: collection $(SSH_TOOLS)
 	$(PY) extensions/molecule/run_with_simulator.py
 
 test: lint docs units integration molecule sanity

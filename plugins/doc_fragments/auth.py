@@ -93,3 +93,87 @@ notes:
 requirements:
   - requests >= 2.28
 """
+
+    # The same options for inventory plugins, which read environment variables through `env:`
+    # entries rather than module fallbacks. Kept in sync with auth_spec() by the same unit test.
+    PLUGINS = r"""
+options:
+  access_key:
+    description:
+      - Access key (AK) of the Huawei Cloud user or agency.
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_AK
+      - name: HW_ACCESS_KEY
+  secret_key:
+    description:
+      - Secret key (SK) that belongs to O(access_key). Never logged.
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_SK
+      - name: HW_SECRET_KEY
+  security_token:
+    description:
+      - Security token of temporary (STS) credentials; needed only with a temporary AK/SK.
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
+      - name: HW_SECURITY_TOKEN
+  project_id:
+    description:
+      - ID of the project that owns the resources; looked up through IAM when absent.
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_PROJECT_ID
+      - name: HW_PROJECT_ID
+  region:
+    description:
+      - Region ID, for example V(cn-north-4).
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_REGION
+      - name: HW_REGION_NAME
+  endpoint:
+    description:
+      - ModelArts endpoint URL. Then E(HUAWEICLOUD_SDK_REGION_MODELARTS_<REGION>) is read, as the modules do.
+      - Defaults to C(https://modelarts.<region>.myhuaweicloud.com).
+    type: str
+    env:
+      - name: MODELARTS_LITE_ENDPOINT
+  iam_endpoint:
+    description:
+      - IAM endpoint URL, used only to look up O(project_id).
+    type: str
+    env:
+      - name: HUAWEICLOUD_SDK_IAM_ENDPOINT
+  validate_certs:
+    description:
+      - Verify the TLS certificate of the endpoints.
+    type: bool
+    default: true
+    env:
+      - name: MODELARTS_LITE_VALIDATE_CERTS
+  ca_path:
+    description:
+      - CA bundle (PEM) that signed the endpoints' certificates, for a private cloud or the simulator.
+    type: path
+    env:
+      - name: MODELARTS_LITE_CA_PATH
+  allow_http:
+    description:
+      - Allow plain C(http://) endpoints.
+    type: bool
+    default: false
+  api_timeout:
+    description:
+      - Seconds to wait for each HTTP request to connect and for each read.
+    type: int
+    default: 60
+  poll_interval:
+    description:
+      - Seconds between two polls of an asynchronous operation (unused by inventories, accepted for symmetry).
+    type: float
+    default: 10.0
+    env:
+      - name: MODELARTS_LITE_POLL_INTERVAL
+"""

@@ -15,8 +15,6 @@ The calling convention (docs/development.md, "Using module_utils"):
 
 from __future__ import annotations
 
-import os
-import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -29,11 +27,8 @@ from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import (
     wait_spec,
 )
 from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
+from ansible_collections.modelarts.lite.plugins.module_utils.cloud.options import client_options
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError, ValidationError
-
-# Huawei Cloud AKs are 20 upper-case letters and digits; private clouds and STS vary a little.
-ACCESS_KEY_PATTERN = re.compile(r"^[A-Za-z0-9]{16,64}$")
-REGION_PATTERN = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 
 
 class LiteModule:
@@ -85,43 +80,7 @@ class LiteModule:
 
     def cloud_options(self):
         """CloudClient keyword arguments from the options, after checking their shape."""
-        params = self.params
-        access_key, secret_key, region = params.get("access_key"), params.get("secret_key"), params.get("region")
-        if not access_key:
-            raise ValidationError("access_key is required: set the option or HUAWEICLOUD_SDK_AK.", option="access_key")
-        if not ACCESS_KEY_PATTERN.match(access_key):
-            # Never echo the value: a swapped pair would print the secret key.
-            raise ValidationError(
-                "access_key does not look like an access key (16-64 letters and digits, usually 20 "
-                "upper-case characters); check that access_key and secret_key are not swapped.",
-                option="access_key")
-        if not secret_key:
-            raise ValidationError("secret_key is required: set the option or HUAWEICLOUD_SDK_SK.", option="secret_key")
-        if not region:
-            raise ValidationError("region is required (for example cn-north-4): set the option or "
-                                  "HUAWEICLOUD_SDK_REGION.", option="region")
-        if not REGION_PATTERN.match(region):
-            raise ValidationError("region %r is not a region ID; use one such as cn-north-4 or ap-southeast-1."
-                                  % region, option="region")
-        endpoint = params.get("endpoint") or os.environ.get(
-            "HUAWEICLOUD_SDK_REGION_MODELARTS_%s" % region.upper().replace("-", "_")) or None
-        return dict(
-            access_key=access_key,
-            secret_key=secret_key,
-            security_token=params.get("security_token") or None,
-            region=region,
-            project_id=params.get("project_id") or None,
-            endpoint=endpoint,
-            iam_endpoint=params.get("iam_endpoint") or None,
-            # Only the modules that call EVS or IMS have these options (arg_specs.neighbour_spec).
-            evs_endpoint=params.get("evs_endpoint") or None,
-            ims_endpoint=params.get("ims_endpoint") or None,
-            validate_certs=params.get("validate_certs", True),
-            ca_path=params.get("ca_path") or None,
-            allow_http=params.get("allow_http", False),
-            api_timeout=params.get("api_timeout") or 60,
-            poll_interval=params.get("poll_interval") or 10,
-        )
+        return client_options(self.params)
 
     def _validate_wait(self):
         timeout = self.params.get("wait_timeout")

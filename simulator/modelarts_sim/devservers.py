@@ -10,6 +10,7 @@ Server guide: RUNNING allows stop/reboot, STOPPED allows start/changeos/reinstal
 reboot (restart) and repair; a `*_FAILED` status allows reboot and retrying what failed;
 transitional statuses allow nothing but reads, sync and rename.
 """
+import ipaddress
 import math
 from datetime import datetime, timezone
 
@@ -186,7 +187,7 @@ class DevServers:
 
     # ---- creation (seed and scale-up) -------------------------------------------------------------
     def _make_server(self, name, flavor, image_id, key_pair_name=None, status="RUNNING", root_size=200,
-                     root_type="SSD", data_volumes=(), hps_id=None, created=None):
+                     root_type="SSD", data_volumes=(), hps_id=None, created=None, ip=None):
         if flavor not in catalog.SERVER_FLAVORS:
             raise bad("Bad request: unknown flavor %r; see GET /v1/{project_id}/dev-servers/flavors." % flavor)
         server_id = self.cloud._uuid()
@@ -197,7 +198,7 @@ class DevServers:
         server = {"id": server_id, "name": name, "status": status, "flavor": flavor, "image_id": image_id,
                   "server_type": catalog.SERVER_FLAVORS[flavor]["server_type"], "key_pair_name": key_pair_name,
                   "vpc_id": "vpc-sim", "subnet_id": "subnet-sim", "cloud_server_id": self.cloud._uuid(),
-                  "ip": self._new_ip(), "volumes": volumes, "hps_id": hps_id, "created": now, "updated": now,
+                  "ip": ip or self._new_ip(), "volumes": volumes, "hps_id": hps_id, "created": now, "updated": now,
                   "token": 0, "displayed_status": None}
         self.data["servers"][server_id] = server
         return server
@@ -248,7 +249,7 @@ class DevServers:
             raise ApiError(400, "SIM.400", "status must be one of %s" % ", ".join(STATUSES))
         server = self._make_server(spec["name"], flavor, self._resolve_image(spec.get("image"), flavor),
                                    spec.get("key_pair_name", "kp-sim"), status, spec.get("root_volume_size", 200),
-                                   data_volumes=spec.get("data_volumes", [500]))
+                                   data_volumes=spec.get("data_volumes", [500]), ip=self._seed_ip(spec.get("ip")))
         if spec.get("charging_mode") in ("PRE_PAID", "POST_PAID"):  # PRE_PAID: yearly/monthly, disks too
             server["charging_mode"] = spec["charging_mode"]
         if spec.get("displayed_status"):  # a stale console status that only sync corrects
@@ -267,14 +268,31 @@ class DevServers:
                  "counter": 0}
         self.data["hyperinstances"][hyper["id"]] = hyper
         image_id = self._resolve_image(spec.get("image"), flavor)
-        for _ in range(int(spec.get("servers", 2))):
+        count = int(spec.get("servers", 2))
+        ips = spec.get("ips") or [None] * count
+        if len(ips) != count:
+            raise ApiError(400, "SIM.400", "super node %r: give one of ips per server (%d)" % (spec["name"], count))
+        for ip in ips:
             hyper["counter"] += 1
             server = self._make_server("%s-%d" % (spec["name"], hyper["counter"]), flavor, image_id,
                                        spec.get("key_pair_name", "kp-sim"), "RUNNING",
-                                       spec.get("root_volume_size", 200), data_volumes=[], hps_id=hyper["id"])
+                                       spec.get("root_volume_size", 200), data_volumes=[], hps_id=hyper["id"],
+                                       ip=self._seed_ip(ip))
             hyper["server_ids"].append(server["id"])
         return {"id": hyper["id"], "name": hyper["name"],
                 "servers": [{"id": s, "name": self.data["servers"][s]["name"]} for s in hyper["server_ids"]]}
+
+    def _seed_ip(self, ip):
+        """A seeded private IP (tests point servers at loopback addresses where an sshd listens)."""
+        if ip is None:
+            return None
+        try:
+            address = ipaddress.IPv4Address(ip)
+        except ValueError:
+            raise ApiError(400, "SIM.400", "ip %r is not an IPv4 address" % (ip,)) from None
+        if any(s["ip"] == str(address) for s in self.data["servers"].values()):
+            raise ApiError(400, "SIM.400", "ip %s is already a server's address" % address)
+        return str(address)
 
     def _find_server(self, ident):
         if ident in self.data["servers"]:

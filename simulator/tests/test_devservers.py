@@ -155,8 +155,19 @@ def test_dev_servers_survive_a_restart(tmp_path):
         assert sim.stop() == 0
 
 
+def test_seeded_addresses_are_the_ssh_endpoints(sim):
+    """Tests point servers at loopback addresses where an sshd listens; the API shows them as private IPs."""
+    hyper = seed(sim, supernodes=[{"name": "sn-ip", "servers": 2, "ips": ["127.0.0.21", "127.0.0.22"]}])
+    single = seed(sim, servers=[{"name": "ip-a", "ip": "127.0.0.23"}])["servers"][0]
+    uris = {show(sim, s["id"])[1]["endpoints"][0]["uri"] for s in hyper["supernodes"][0]["servers"]}
+    assert uris == {"127.0.0.21", "127.0.0.22"}
+    assert show(sim, single["id"])[1]["endpoints"][0]["uri"] == "127.0.0.23"
+
+
 @pytest.mark.parametrize("body", [{"servers": [{"name": "x", "flavor": "nope"}]},
-                                  {"supernodes": [{"name": "y", "flavor": "modelarts.bm.npu.arm.8snt9b3.d"}]}])
+                                  {"supernodes": [{"name": "y", "flavor": "modelarts.bm.npu.arm.8snt9b3.d"}]},
+                                  {"servers": [{"name": "x", "ip": "not-an-ip"}]},
+                                  {"supernodes": [{"name": "y", "servers": 2, "ips": ["127.0.0.31"]}]}])
 def test_bad_seed_is_refused(sim, body):
     status, _body, _ = sim.raw("POST", "/_sim/seed", body, {"Authorization": "Bearer " + sim.env["admin_token"]})
     assert status == 400

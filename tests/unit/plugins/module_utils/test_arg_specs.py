@@ -43,3 +43,16 @@ def test_documented_env_vars_all_exist_in_spec():
 
 def test_wait_timeout_default_is_finite():
     assert 0 < wait_spec()["wait_timeout"]["default"] <= 86400
+
+
+def test_plugin_fragment_matches_spec():
+    """Inventory plugins take the same options and environment variables as the modules."""
+    documented = yaml.safe_load(auth_fragment.ModuleDocFragment.PLUGINS)["options"]
+    spec = auth_spec()
+    assert sorted(documented) == sorted(spec)
+    for name, option in spec.items():
+        doc = documented[name]
+        assert doc.get("type", "str") == option.get("type", "str"), name
+        assert doc.get("default") == option.get("default"), name
+        env = [entry["name"] for entry in doc.get("env", [])]
+        assert env == list(option.get("fallback", (None, []))[1]), name

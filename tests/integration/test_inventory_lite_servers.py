@@ -1,0 +1,88 @@
+"""modelarts.lite.lite_servers: the simulator's servers as hosts, reached through real sshd."""
+import pytest
+
+from ssh_fleet import BIN, HPS, SshFleet
+
+
+@pytest.fixture(scope="module")
+def fleet(sim, tmp_path_factory):
+    fleet = SshFleet.start(sim, tmp_path_factory.mktemp("fleet"))
+    yield fleet
+    fleet.stop()
+
+
+def test_graph_lists_every_running_server_grouped_by_super_node(fleet):
+    graph = fleet.run([str(BIN / "ansible-inventory"), "-i", str(fleet.inventory()), "--graph"]).stdout
+    assert "@supernode_sn_a:" in graph and "@supernode_sn_b:" in graph
+    listing = fleet.inventory_json(fleet.inventory())
+    assert sorted(listing["lite_servers"]["hosts"]) == fleet.running()
+    assert sorted(listing["supernode_sn_a"]["hosts"]) == ["sn-a-1", "sn-a-2"]
+    assert sorted(listing["supernode_sn_b"]["hosts"]) == ["sn-b-1", "sn-b-2"]
+    assert sorted(listing["flavor_modelarts_hps_npu_arm_16snt9b23_d"]["hosts"]) == ["sn-a-1", "sn-a-2", "sn-b-1",
+                                                                                   "sn-b-2"]
+    assert "parked-1" not in listing["_meta"]["hostvars"]  # STOPPED: filtered out by the default statuses
+    hostvars = listing["_meta"]["hostvars"]["sn-a-1"]
+    server = fleet.servers["sn-a-1"]
+    assert hostvars["ansible_host"] == server["ip"] == hostvars["lite_server_private_ip"]
+    assert hostvars["lite_server_id"] == server["id"] and hostvars["lite_server_flavor"] == HPS
+    assert hostvars["lite_server_super_node"] == "sn-a" and hostvars["lite_server_super_node_id"]
+    assert hostvars["lite_server_image_name"] and hostvars["lite_server_image_id"]
+    assert hostvars["lite_server_root"].endswith("/hosts/sn-a-1")
+    assert listing["_meta"]["hostvars"]["solo-1"]["lite_server_super_node"] == ""
+
+
+def test_filters_constructed_groups_and_hostnames(fleet):
+    path = fleet.inventory("filtered", statuses=["RUNNING", "STOPPED"], super_nodes=["sn-b"], name_pattern="*-2",
+                           hostnames="id", keyed_groups=[{"key": "lite_server_super_node", "prefix": "pod"}],
+                           groups={"first_servers": "lite_server_name.endswith('-2')"})
+    listing = fleet.inventory_json(path)
+    only = fleet.servers["sn-b-2"]["id"]
+    assert listing["lite_servers"]["hosts"] == [only]
+    assert listing["pod_sn_b"]["hosts"] == [only] and listing["first_servers"]["hosts"] == [only]
+    stopped = fleet.inventory_json(fleet.inventory("stopped", statuses=["STOPPED"], flavors=[
+        "modelarts.bm.npu.arm.8snt9b3.d"]))
+    assert stopped["lite_servers"]["hosts"] == ["parked-1"] and "status_stopped" in stopped
+
+
+def test_strict_compose_refuses_an_unknown_variable(fleet):
+    path = fleet.inventory("strict", strict=True, compose={"ansible_user": "no_such_var"})
+    proc = fleet.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"], expect_rc=(0, 1, 4),
+                     extra_env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
+    assert proc.returncode != 0 and "no_such_var" in proc.stderr
+
+
+def test_ping_reaches_each_server_through_its_own_sshd(fleet):
+    path = fleet.inventory()
+    proc = fleet.run([str(BIN / "ansible"), "all", "-i", str(path), "-m", "ansible.builtin.ping", "-o"])
+    for name in fleet.running():
+        assert "%s | SUCCESS" % name in proc.stdout, proc.stdout
+    # Each host is its own sshd: the session's LITE_SERVER_ROOT is that host's root directory.
+    proc = fleet.run([str(BIN / "ansible"), "all", "-i", str(path), "-m", "ansible.builtin.command",
+                      "-a", "printenv LITE_SERVER_ROOT", "-o"])
+    for name in fleet.running():
+        assert "%s | CHANGED | rc=0 | (stdout) %s" % (name, fleet.world.root(name)) in proc.stdout, proc.stdout
+
+
+def test_cache_serves_the_second_run_without_api_calls(fleet, tmp_path):
+    path = fleet.inventory("cached", cache=True, cache_plugin="ansible.builtin.jsonfile",
+                           cache_connection=str(tmp_path / "cache"), cache_timeout=600)
+    first = fleet.inventory_json(path)
+    fleet.sim.reset_counters()
+    second = fleet.inventory_json(path)
+    assert second == first
+    assert fleet.sim.counters().get("modelarts", {}).get("GET", 0) == 0
+
+
+def test_bad_credentials_fail_clearly_without_the_secret(fleet, audit):
+    secret = "S" * 40
+    mark = audit.mark()
+    proc = fleet.run([str(BIN / "ansible-inventory"), "-i", str(fleet.inventory("badauth")), "--list"],
+                     expect_rc=(0, 1), extra_env={"HUAWEICLOUD_SDK_SK": secret,
+                                                  "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
+    assert proc.returncode == 1 and "lite_servers" in proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    proc = fleet.run([str(BIN / "ansible-inventory"), "-i", str(fleet.inventory("swapped")), "--list"],
+                     expect_rc=(0, 1), extra_env={"HUAWEICLOUD_SDK_AK": "not an access key!",
+                                                  "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
+    assert proc.returncode == 1 and "does not look like an access key" in proc.stderr
+    assert audit.since(mark) == []
