@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import re
 
-from ansible.errors import AnsibleFilterError
-
 HEALTH_WORDS = ("OK", "Warning", "Alarm", "Critical", "UNKNOWN")
 USAGE = re.compile(r"^(\S+)\s+(\d+)\s*/\s*(\d+)\s+(\d+)\s*/\s*(\d+)\s*$")
 POWER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s*/\s*(\d+)\s*$")
 FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z0-9 ()%/_.-]*?)\s*:\s*(.*?)\s*$")
+
+
+class AscendParseError(ValueError):
+    """Output that is not what the tool prints. (ansible.errors is not imported: in a process that
+    also runs modules, as unit tests do, it switches module warnings to the controller's display.)"""
+
+
+def _fail(message):
+    raise AscendParseError(message)
 
 
 def _number(text):
@@ -30,7 +37,7 @@ def npu_smi_info(text):
     """`npu-smi info` -> {"version", "chips": [{npu, chip, phy_id, name, health, power_w, temp_c,
     bus_id, aicore_pct, memory_used_mb, memory_total_mb, hbm_used_mb, hbm_total_mb}]}."""
     if not isinstance(text, str):
-        raise AnsibleFilterError("npu_smi_info expects the text printed by npu-smi info")
+        _fail("npu_smi_info expects the text printed by npu-smi info")
     version = re.search(r"Version:\s*(\S+)", text)
     chips, pending = [], None
     for line in text.splitlines():
@@ -60,7 +67,7 @@ def npu_smi_info(text):
             chips.append(pending)
             pending = None
     if not chips:
-        raise AnsibleFilterError("npu_smi_info found no NPU in the npu-smi info output")
+        _fail("npu_smi_info found no NPU in the npu-smi info output")
     return {"version": version.group(1) if version else None, "chips": chips}
 
 

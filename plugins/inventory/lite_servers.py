@@ -89,69 +89,12 @@ cache_connection: ~/.cache/modelarts-lite-inventory
 cache_timeout: 600
 """
 
-import fnmatch
-
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import auth_spec
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError
-
-ALL_GROUP = "lite_servers"
-
-
-def server_vars(server):
-    """The hostvars of one server record (reference 7.1), flat and prefixed."""
-    image = server.get("image") or {}
-    cloud_server = server.get("cloud_server") or {}
-    hps = server.get("server_hps") or {}
-    endpoints = [e for e in server.get("endpoints") or [] if e.get("uri")]
-    ssh = [e for e in endpoints if (e.get("service") or e.get("dev_service")) == "SSH"] or endpoints
-    return {
-        "lite_server_id": server.get("id"),
-        "lite_server_name": server.get("name"),
-        "lite_server_status": server.get("status"),
-        "lite_server_flavor": server.get("flavor") or server.get("resource_flavor"),
-        "lite_server_category": server.get("category"),
-        "lite_server_private_ip": ssh[0]["uri"] if ssh else None,
-        "lite_server_image_id": image.get("image_id"),
-        "lite_server_image_name": image.get("name"),
-        "lite_server_arch": image.get("arch"),
-        "lite_server_server_type": cloud_server.get("type"),
-        "lite_server_cloud_server_id": cloud_server.get("id"),
-        "lite_server_super_node": hps.get("name") or "",
-        "lite_server_super_node_id": hps.get("id") or cloud_server.get("hps_id") or "",
-        "lite_server_availability_zone": server.get("availability_zone") or "",
-        "lite_server_key_pair_name": server.get("key_pair_name") or "",
-        "lite_server_vpc_id": server.get("vpc_id"),
-        "lite_server_subnet_id": server.get("subnet_id"),
-    }
-
-
-def select(servers, statuses=(), flavors=(), super_nodes=(), name_pattern=None):
-    """The hostvars of the servers the filters keep, in name order (a pure function of the listing)."""
-    kept = []
-    for server in servers:
-        hostvars = server_vars(server)
-        if statuses and hostvars["lite_server_status"] not in statuses:
-            continue
-        if flavors and hostvars["lite_server_flavor"] not in flavors:
-            continue
-        if super_nodes and not {hostvars["lite_server_super_node"], hostvars["lite_server_super_node_id"]} \
-                & set(super_nodes):
-            continue
-        if name_pattern and not fnmatch.fnmatchcase(hostvars["lite_server_name"] or "", name_pattern):
-            continue
-        kept.append(hostvars)
-    return sorted(kept, key=lambda v: (v["lite_server_name"] or "", v["lite_server_id"] or ""))
-
-
-def builtin_groups(hostvars):
-    """(group prefix, value) pairs: super node, flavor, status and zone."""
-    pairs = [("supernode", hostvars["lite_server_super_node"]), ("flavor", hostvars["lite_server_flavor"]),
-             ("status", (hostvars["lite_server_status"] or "").lower()),
-             ("az", hostvars["lite_server_availability_zone"])]
-    return [(prefix, value) for prefix, value in pairs if value]
+from ansible_collections.modelarts.lite.plugins.module_utils.hosts import ALL_SERVERS_GROUP, builtin_groups, select
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -203,10 +146,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, hosts):
         strict = self.get_option("strict")
-        self.inventory.add_group(ALL_GROUP)
+        self.inventory.add_group(ALL_SERVERS_GROUP)
         for hostvars in hosts:
             name = hostvars["lite_server_" + self.get_option("hostnames")]
-            self.inventory.add_host(name, group=ALL_GROUP)
+            self.inventory.add_host(name, group=ALL_SERVERS_GROUP)
             for key, value in hostvars.items():
                 self.inventory.set_variable(name, key, value)
             if self.get_option("ansible_host_address") == "private_ip" and hostvars["lite_server_private_ip"]:

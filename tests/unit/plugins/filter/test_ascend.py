@@ -1,7 +1,6 @@
 """The Ascend output parsers read the formats of ascend-facts.md (rendered by the simulator's stand-ins)."""
 import pytest
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.modelarts.lite.plugins.filter import ascend
 from modelarts_sim import ascend as tools
 
@@ -49,7 +48,7 @@ def test_a3_table_has_sixteen_dies_and_the_sick_one():
 
 
 def test_garbage_is_an_error_not_an_empty_list():
-    with pytest.raises(AnsibleFilterError):
+    with pytest.raises(ascend.AscendParseError, match="found no NPU"):
         ascend.npu_smi_info("command not found")
 
 

@@ -1,5 +1,5 @@
 """lite_servers inventory: hostvars, filters and built-in groups are pure functions of the listing."""
-from ansible_collections.modelarts.lite.plugins.inventory.lite_servers import builtin_groups, select, server_vars
+from ansible_collections.modelarts.lite.plugins.module_utils.hosts import builtin_groups, select, server_vars
 
 
 def server(name, status="RUNNING", flavor="f1", hps=None, ip="192.168.0.2", **extra):
