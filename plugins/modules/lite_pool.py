@@ -56,14 +56,29 @@ options:
       - Security groups of the node pools' nodes.
     type: list
     elements: str
-  cluster_id:
+  clusters:
     description:
-      - ID of the CCE cluster the Lite Cluster pool is bound to.
-    type: str
-  key_pair_name:
+      - IDs of the CCE clusters the pool is bound to (sent as C(spec.clusters[].providerId)).
+      - Required to create a pool: the service refuses a pool in a VPC without them (the vendor's
+        Terraform provider declares C(vpc_id) RequiredWith C(clusters)). See docs/api-contract.md.
+    type: list
+    elements: str
+    aliases: [cluster_id]
+  user_login:
     description:
-      - Key pair for logging in to the nodes.
-    type: str
+      - How to log in to the pool's nodes (sent as C(spec.userLogin)). Required to create a pool in a
+        VPC, like O(clusters). Exactly one of O(user_login.key_pair_name) and O(user_login.password).
+      - Only used when the pool is created.
+    type: dict
+    suboptions:
+      key_pair_name:
+        description:
+          - Name of the key pair for logging in to the nodes.
+        type: str
+      password:
+        description:
+          - Password of the nodes' login user. Never shown in output or logs.
+        type: str
   node_pools:
     description:
       - The pool's node pools. Required to create a pool (at least one).
@@ -182,6 +197,9 @@ EXAMPLES = r"""
     name: train-a
     vpc_id: "{{ vpc_id }}"
     subnet_id: "{{ subnet_id }}"
+    clusters: ["{{ cce_cluster_id }}"]
+    user_login:
+      key_pair_name: sre-keypair
     node_pools:
       - name: snt9b
         flavor: modelarts.bm.npu.arm.8snt9b3.d
@@ -313,8 +331,11 @@ ARGUMENT_SPEC = dict(
     vpc_id=dict(type="str"),
     subnet_id=dict(type="str"),
     security_group_ids=dict(type="list", elements="str"),
-    cluster_id=dict(type="str"),
-    key_pair_name=dict(type="str", no_log=False),
+    clusters=dict(type="list", elements="str", aliases=["cluster_id"]),
+    user_login=dict(type="dict", options=dict(
+        key_pair_name=dict(type="str", no_log=False),
+        password=dict(type="str", no_log=True),
+    ), mutually_exclusive=[("key_pair_name", "password")], required_one_of=[("key_pair_name", "password")]),
     node_pools=dict(type="list", elements="dict", options=NODE_POOL_SPEC),
     purge_node_pools=dict(type="bool", default=False),
     driver_version=dict(type="str"),

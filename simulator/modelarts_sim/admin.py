@@ -188,7 +188,7 @@ class AdminApi:
                              "annotations": {"os.modelarts/description": spec.get("description", "")}},
                 "spec": {"type": "Dedicate", "scope": spec.get("scope", ["Train"]), "resources": resources,
                          "network": {"vpcId": "vpc-sim", "subnetId": "subnet-sim"},
-                         "clusters": [{"providerId": "cce-sim"}]}}
+                         "clusters": [{"providerId": "cce-sim"}], "userLogin": {"keyPairName": "kp-sim"}}}
         if spec.get("workloads") and self.kube is None:
             raise ApiError(400, "SIM.400", "workloads need the Kubernetes side, which is not installed")
         pool = self.cloud.create_pool(body, ready=True)

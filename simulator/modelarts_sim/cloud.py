@@ -554,6 +554,8 @@ class Cloud:
         if not isinstance(network, dict) or not (network.get("name") or (network.get("vpcId")
                                                                            and network.get("subnetId"))):
             raise bad_request("Bad request: spec.network needs 'name' or both 'vpcId' and 'subnetId'.")
+        if network.get("vpcId"):
+            self._check_vpc_pool(spec)
         resources = spec.get("resources")
         if not isinstance(resources, list) or not resources:
             raise bad_request("Bad request: spec.resources must list at least one node pool.")
@@ -568,6 +570,20 @@ class Cloud:
             raise bad_request("Bad request: node pool names in spec.resources must be unique: %s." % ", ".join(names))
         self._check_pool_driver(spec.get("driver"), normalized)
         return display, normalized
+
+    @staticmethod
+    def _check_vpc_pool(spec):
+        """A pool in a VPC needs its CCE clusters and a node login (the vendor's Terraform provider:
+        vpc_id RequiredWith subnet_id, clusters, user_login)."""
+        clusters = spec.get("clusters")
+        if not isinstance(clusters, list) or not clusters or not all(
+                isinstance(c, dict) and c.get("providerId") for c in clusters):
+            raise bad_request("Bad request: spec.clusters (a list of {providerId}) is required when "
+                              "spec.network.vpcId is given.")
+        login = spec.get("userLogin")
+        if not isinstance(login, dict) or not (login.get("keyPairName") or login.get("password")):
+            raise bad_request("Bad request: spec.userLogin (keyPairName or password) is required when "
+                              "spec.network.vpcId is given.")
 
     def _check_pool_driver(self, driver, resources):
         if not driver:

@@ -111,6 +111,18 @@ def test_invalid_pool_bodies_are_refused_and_change_nothing(sim, mutate, message
     assert sim.request("GET", POOLS)[1]["items"] == before
 
 
+@pytest.mark.parametrize("missing, message", [
+    ("clusters", "spec.clusters"), ("userLogin", "spec.userLogin")])
+def test_a_pool_in_a_vpc_without_clusters_or_login_is_refused_with_the_real_400(sim, missing, message):
+    body = pool_body("vpc-pool-" + missing.lower())
+    del body["spec"][missing]
+    before = sim.request("GET", POOLS)[1]["items"]
+    status, error, _ = sim.request("POST", POOLS, body)
+    assert status == 400 and error["error_code"] == "ModelArts.50004000"
+    assert message in error["error_msg"] and "vpcId" in error["error_msg"]
+    assert sim.request("GET", POOLS)[1]["items"] == before
+
+
 def test_duplicate_display_name_is_409_and_audited_with_password_redacted(sim):
     create(sim, "dup-pool", count=1)
     seq = len(sim.audit_entries())

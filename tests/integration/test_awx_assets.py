@@ -111,7 +111,8 @@ def test_ansible_runner_events_show_each_task_and_host(sim, tmp_path):
     private = tmp_path / "runner"
     result = run_under_ansible_runner(sim, private, "provision.yml", "it", {
         "provision_verify_delay": 1,
-        "provision_pools": [{"name": "runner-a", "vpc_id": "v", "subnet_id": "s",
+        "provision_pools": [{"name": "runner-a", "vpc_id": "v", "subnet_id": "s", "clusters": ["c"],
+                             "user_login": {"key_pair_name": "kp"},
                              "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}]})
     assert result.returncode == 0, result.stdout[-4000:]
     events = [json.loads(p.read_text()) for p in sorted((private / "artifacts" / "it" / "job_events").glob("*.json"))]

@@ -21,7 +21,8 @@ POOL = "bad-pool"
 
 
 def pool_args(name="bad-new", count=1, flavor=SNT9B, **extra):
-    args = {"name": name, "vpc_id": "vpc-it", "subnet_id": "subnet-it",
+    args = {"name": name, "vpc_id": "vpc-it", "subnet_id": "subnet-it", "clusters": ["cce-it"],
+            "user_login": {"key_pair_name": "kp-it"},
             "node_pools": [{"name": "np1", "flavor": flavor, "count": count}], "driver_version": OLD}
     args.update(extra)
     return args
@@ -45,6 +46,10 @@ MODULE_CASES = [
      "count 0 is below 1"),
     ("pool-unknown-driver", "lite_pool", pool_args(driver_version="9.9.9"), "driver_version '9.9.9' is not offered"),
     ("pool-missing-vpc", "lite_pool", pool_args(vpc_id=None), "needs vpc_id"),
+    ("pool-missing-clusters", "lite_pool", pool_args(clusters=None), "needs clusters"),
+    ("pool-missing-login", "lite_pool", pool_args(user_login=None), "needs user_login"),
+    ("pool-login-both", "lite_pool", pool_args(user_login={"key_pair_name": "kp", "password": "Pw-12345678"}),
+     "mutually exclusive"),
     ("pool-node-pool-name", "lite_pool",
      pool_args(node_pools=[{"name": "np-default", "flavor": SNT9B, "count": 1}]), "is not valid"),
     ("pool-flavor-change", "lite_pool", {"name": POOL, "node_pools": [{"name": "np1", "flavor": CPU, "count": 2}]},

@@ -12,6 +12,7 @@ DRIVER = "7.5.0.5.220-24.1.0.3"
 def declaration(name, count=2, **pool):
     pool_spec = {
         "name": name, "vpc_id": "vpc-it", "subnet_id": "subnet-it", "driver_version": DRIVER,
+        "clusters": ["cce-it"], "user_login": {"key_pair_name": "kp-it"},
         "node_pools": [{"name": "snt9b", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": count,
                         "labels": {"team": "llm"}, "taints": [{"key": "dedicated", "value": "llm", "effect": "NoSchedule"}]}],
     }
@@ -44,7 +45,8 @@ def test_plan_apply_verify_and_idempotence(ansible, audit, tmp_path):
 def test_preflight_refuses_before_anything_is_created(ansible, audit):
     mark = audit.mark()
     sold_out = declaration("prov-bad")
-    sold_out["provision_pools"].append({"name": "prov-bad-2", "vpc_id": "v", "subnet_id": "s", "node_pools": [
+    sold_out["provision_pools"].append({"name": "prov-bad-2", "vpc_id": "v", "subnet_id": "s", "clusters": ["c"],
+                                        "user_login": {"key_pair_name": "kp"}, "node_pools": [
         {"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b2.d", "count": 1}]})
     output = ansible.playbook(PLAYBOOK, extra_vars=sold_out, expect_rc=(2,))
     failed = task_results(output, "Check names, flavors, stock and driver versions of every pool (check-mode run of lite_pool)")[0]

@@ -18,10 +18,11 @@ from conftest import BIN, REPO
 
 OLD = "7.1.0.9.220-23.0.6"
 NEW = "7.5.0.5.220-24.1.0.3"
+POOL_LOGIN_PASSWORD = "Pool-Login-Canary-7f3a9"  # a node login the provision role passes to lite_pool
 
 
 def canaries(sim):
-    secrets = [sim.env["secret_key"], sim.env["temporary_secret_key"], sim.env["security_token"]]
+    secrets = [sim.env["secret_key"], sim.env["temporary_secret_key"], sim.env["security_token"], POOL_LOGIN_PASSWORD]
     found = set()
     for secret in secrets:
         found.add(secret)
@@ -92,6 +93,7 @@ def test_no_canary_anywhere(sim, world):
         common, rolling_driver_upgrade_pool="canary-pool", rolling_driver_upgrade_driver_version="7.7.0.9.220-25.2.1",
         rolling_driver_upgrade_progress_interval=1, rolling_driver_upgrade_run_id="canary-bad"), expect_rc=(2,)))
     new_pool = {"name": "canary-new", "vpc_id": "vpc-c", "subnet_id": "subnet-c", "driver_version": OLD,
+                "clusters": ["cce-c"], "user_login": {"password": POOL_LOGIN_PASSWORD},
                 "node_pools": [{"name": "np", "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "count": 1}]}
     outputs.append(run_vvv(sim, world, REPO / "playbooks" / "provision.yml", {
         "provision_verify_delay": 1, "provision_report_path": str(world["reports"] / "provision.json"),

@@ -24,6 +24,7 @@ NODE_POOL_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,48}[a-z0-9]$")
 # Phases in which the service accepts a change; others are waited out or refused.
 SETTLED_PHASES = ("Running",)
 FAILED_PHASES = ("Abnormal", "Error", "CreationFailed", "ScalingFailed")
+CREATE_REQUIRED = ("vpc_id", "subnet_id", "clusters", "user_login", "node_pools")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -273,10 +274,10 @@ def create_body(params):
         "resources": [_new_resource(params, e) for e in params["node_pools"] if e.get("state") != "absent"],
         "network": {"vpcId": params["vpc_id"], "subnetId": params["subnet_id"]},
     }
-    if params.get("cluster_id"):
-        spec["clusters"] = [{"providerId": params["cluster_id"]}]
-    if params.get("key_pair_name"):
-        spec["userLogin"] = {"keyPairName": params["key_pair_name"]}
+    spec["clusters"] = [{"providerId": cluster} for cluster in params["clusters"]]
+    login = params["user_login"]
+    spec["userLogin"] = ({"keyPairName": login["key_pair_name"]} if login.get("key_pair_name")
+                         else {"password": login["password"]})
     if params.get("driver_version"):
         spec["driver"] = {"npuVersion": params["driver_version"], "updateStrategy": params["driver_update_strategy"]}
     return {"apiVersion": "v2", "kind": "Pool", "metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
@@ -404,7 +405,9 @@ def _ensure_absent(cloud, params, check_mode, raw):
 
 
 def _ensure_created(cloud, params, check_mode):
-    missing = [opt for opt in ("vpc_id", "subnet_id", "node_pools") if not params.get(opt)]
+    # A pool in a VPC needs its CCE clusters and a node login (Terraform: vpc_id RequiredWith
+    # subnet_id, clusters, user_login; docs/api-contract.md, entry create_pool).
+    missing = [opt for opt in CREATE_REQUIRED if not params.get(opt)]
     if missing:
         raise ValidationError("pool %s does not exist; creating it needs %s."
                               % (params["name"], ", ".join(missing)), option=missing[0])

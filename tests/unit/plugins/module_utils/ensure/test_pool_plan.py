@@ -9,7 +9,8 @@ FLAVOR = "modelarts.bm.npu.arm.8snt9b3.d"
 
 def params(**overrides):
     base = dict(name="train-a", state="present", description=None, scope=["Train"], vpc_id="vpc-1",
-                subnet_id="subnet-1", security_group_ids=None, cluster_id=None, key_pair_name=None,
+                subnet_id="subnet-1", security_group_ids=None, clusters=["cce-1"],
+                user_login={"key_pair_name": "kp", "password": None},
                 node_pools=[dict(name="snt9b", flavor=FLAVOR, count=2, labels=None, taints=None, state="present")],
                 purge_node_pools=False, driver_version=None, driver_update_strategy="idle", tags=None,
                 purge_tags=True, allow_scale_down=False, allow_driver_upgrade=False, allow_delete=False)
@@ -146,3 +147,12 @@ def test_scaling_keeps_the_az_split_consistent():
     assert sorted((az["az"], az["count"]) for az in up.resources[0]["azs"]) == [("a", 3), ("b", 2)]
     down = engine.plan_update(params(node_pools=[node_pool(count=1)]), raw_pool(resources), {})
     assert sum(az["count"] for az in down.resources[0]["azs"]) == 1
+
+
+def test_create_body_sends_the_clusters_and_the_login_a_pool_in_a_vpc_needs():
+    spec = engine.create_body(params(clusters=["cce-1", "cce-2"]))["spec"]
+    assert spec["network"] == {"vpcId": "vpc-1", "subnetId": "subnet-1"}
+    assert spec["clusters"] == [{"providerId": "cce-1"}, {"providerId": "cce-2"}]
+    assert spec["userLogin"] == {"keyPairName": "kp"}
+    spec = engine.create_body(params(user_login={"key_pair_name": None, "password": "S3cret-pass"}))["spec"]
+    assert spec["userLogin"] == {"password": "S3cret-pass"}
