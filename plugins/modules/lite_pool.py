@@ -59,7 +59,7 @@ options:
   clusters:
     description:
       - IDs of the CCE clusters the pool is bound to (sent as C(spec.clusters[].providerId)).
-      - Required to create a pool: the service refuses a pool in a VPC without them (the vendor's
+      - Required to create a pool. The service refuses a pool in a VPC without them (the vendor's
         Terraform provider declares C(vpc_id) RequiredWith C(clusters)). See docs/api-contract.md.
     type: list
     elements: str
