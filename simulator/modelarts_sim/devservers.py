@@ -146,6 +146,13 @@ class DevServers:
         return {"current": offset // size + 1, "data": [key(r) for r in page] if key else page,
                 "pages": max(1, math.ceil(len(ordered) / size)), "size": size, "total": len(ordered)}
 
+    @staticmethod
+    def _whole(items, key):
+        """The v1 list envelope over every item: routes the SDK does not page ignore limit/offset."""
+        ordered = sorted(items, key=lambda r: (r.get("created", 0), r.get("id", "")))
+        return {"current": 1, "data": [key(r) for r in ordered], "pages": 1, "size": len(ordered),
+                "total": len(ordered)}
+
     def _new_ip(self):
         index = self.data["ip_next"]
         self.data["ip_next"] += 1
@@ -512,7 +519,7 @@ class DevServers:
     def hyper_servers(self, request, hyper_id):
         hyper = self.hyperinstance(hyper_id)
         servers = [self.data["servers"][s] for s in hyper["server_ids"] if s in self.data["servers"]]
-        return 200, self._page(request, servers, self._view_now)
+        return 200, self._whole(servers, self._view_now)
 
     def scale_evaluations(self, request, hyper_id):
         hyper = self.hyperinstance(hyper_id)
@@ -730,7 +737,7 @@ class DevServers:
         jobs = [j for j in self.data["jobs"].values()
                 if (not request.query_value("status") or self._job_status(j, True) == request.query_value("status"))
                 and (not request.query_value("name") or j["name"] == request.query_value("name"))]
-        return 200, self._page(request, jobs, lambda j: self.job_view(j, listing=True))
+        return 200, self._whole(jobs, lambda j: self.job_view(j, listing=True))
 
     def show_job(self, request, job_id):
         job = self.data["jobs"].get(job_id)
@@ -761,10 +768,9 @@ class DevServers:
     # ---- scheduled events (authorized repair) --------------------------------------------------
     @staticmethod
     def _list_param(request, key):
-        values = []
-        for raw in request.query_values(key):
-            values.extend(v for v in raw.split(",") if v)
-        return values
+        """A list parameter as the SDK sends it: repeated keys (state=a&state=b). A comma list is one
+        value that matches nothing, as in a real region."""
+        return [v for v in request.query_values(key) if v]
 
     def event_view(self, event):
         return {k: v for k, v in event.items() if k != "token"}

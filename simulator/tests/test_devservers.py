@@ -171,3 +171,23 @@ def test_seeded_addresses_are_the_ssh_endpoints(sim):
 def test_bad_seed_is_refused(sim, body):
     status, _body, _ = sim.raw("POST", "/_sim/seed", body, {"Authorization": "Bearer " + sim.env["admin_token"]})
     assert status == 400
+
+
+def test_scheduled_event_states_are_repeated_keys_and_a_comma_list_matches_nothing(sim):
+    server = seed(sim, servers=[{"name": "events-q"}])["servers"][0]
+    event = seed(sim, scheduled_events=[{"server": server["id"]}])["scheduled_events"][0]
+    path = "/v1/{project_id}/scheduled-events"
+    repeated = sim.request("GET", path, query=[("state", "scheduled"), ("state", "inquiring")])[1]["events"]
+    assert event["id"] in [e["id"] for e in repeated]
+    comma = sim.request("GET", path, query=[("state", "scheduled,inquiring")])[1]
+    assert comma == {"events": [], "count": 0}
+
+
+def test_lists_the_sdk_does_not_page_ignore_limit_and_offset(sim):
+    hyper = seed(sim, supernodes=[{"name": "sn-unpaged", "servers": 3}])["supernodes"][0]
+    path = "/v1/{project_id}/dev-servers/hyperinstance/%s/servers" % hyper["id"]
+    whole = sim.request("GET", path)[1]
+    assert whole["total"] == 3 and len(whole["data"]) == 3
+    assert sim.request("GET", path, query={"limit": 1, "offset": 1})[1] == whole
+    jobs = "/v1/{project_id}/dev-servers/jobs"
+    assert sim.request("GET", jobs, query={"limit": 1, "offset": 5})[1] == sim.request("GET", jobs)[1]

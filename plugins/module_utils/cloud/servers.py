@@ -91,10 +91,15 @@ def sync_servers(client):
     return client.request("PUT", _v1(client, "dev-servers", "sync"), query={"limit": PAGE, "offset": 0})
 
 
+def _unpaged(client, path, query=None):
+    """A v1 list the SDK does not page: no limit/offset, and the one answer is the whole list
+    (docs/api-contract.yml, paging: none)."""
+    return client.request("GET", path, query=query).get("data") or []
+
+
 def list_images(client, server_type=None, flavor=None):
     query = {"server_type": server_type, "flavor_name": flavor}
-    return client.paginate_offset(_v1(client, "dev-servers", "images"),
-                                  query={k: v for k, v in query.items() if v}, limit=PAGE)
+    return _unpaged(client, _v1(client, "dev-servers", "images"), {k: v for k, v in query.items() if v})
 
 
 # -- super nodes ---------------------------------------------------------------------------------
@@ -120,7 +125,7 @@ def find_supernode(client, name_or_id, option="name"):
 
 
 def supernode_servers(client, hyper_id):
-    return client.paginate_offset(_v1(client, "dev-servers", "hyperinstance", hyper_id, "servers"), limit=PAGE)
+    return _unpaged(client, _v1(client, "dev-servers", "hyperinstance", hyper_id, "servers"))
 
 
 def scale_evaluations(client, hyper_id):
@@ -139,7 +144,7 @@ def scale_down(client, hyper_id, body):
 # -- dev-server jobs -----------------------------------------------------------------------------
 
 def list_jobs(client):
-    return client.paginate_offset(_v1(client, "dev-servers", "jobs"), limit=PAGE)
+    return _unpaged(client, _v1(client, "dev-servers", "jobs"))
 
 
 def show_job(client, job_id):
@@ -172,7 +177,7 @@ def running_jobs_by_server(client):
 def list_scheduled_events(client, states=None):
     query = {"limit": 100}
     if states:
-        query["state"] = ",".join(states)
+        query["state"] = list(states)  # repeated keys (state=a&state=b), as the SDK sends a list
     events, offset = [], 0
     while True:
         page = client.request("GET", _v1(client, "scheduled-events"), query=dict(query, offset=offset))
