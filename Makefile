@@ -78,11 +78,16 @@ $(SSH_TOOLS):
 	apt-get update -q >/dev/null
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server >/dev/null
 
+# The simulators of the integration tests hand their audit logs and response samples to
+# build/contract; tests/contract then checks them against the vendor SDK and docs/api-contract.yml.
 integration: collection chromium $(SSH_TOOLS)
-	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
+	rm -rf build/contract
+	MODELARTS_CONTRACT_DIR=$(CURDIR)/build/contract $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
+	$(PY) -m pytest -q -p no:cacheprovider tests/contract
 
 docs: collection
 	$(PY) hack/check_docs.py $(INSTALLED)
+	$(PY) hack/api_contract.py --check
 
 lint: collection
 	@if ls playbooks/*.yml roles/*/tasks/*.yml >/dev/null 2>&1; then \

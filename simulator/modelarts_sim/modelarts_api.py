@@ -11,6 +11,7 @@ from urllib.parse import unquote
 from . import catalog, signing
 from .cloud import ApiError, bad_request
 from .httpcore import Response
+from .samples import ResponseSamples
 
 SELECTOR_RE = re.compile(r"^\s*(!?)([A-Za-z0-9_./-]+)\s*(?:(==|=|!=)\s*([^,]*?)|\s+(in|notin)\s*\(([^)]*)\))?\s*$")
 
@@ -126,6 +127,7 @@ class ModelArtsApi:
         ]
         self.routes += self.cloud.devservers.routes()
         self.routes = [(m, v, p.split("/"), h) for m, v, p, h in self.routes]
+        self.samples = ResponseSamples.from_env(world.state_dir)
 
     # ---- auth ---------------------------------------------------------------------------------
     def _lookup(self, access_key):
@@ -163,7 +165,7 @@ class ModelArtsApi:
             if header_project is not None and header_project != project_id:
                 raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: X-Project-Id %s does "
                                                  "not match the project in the path." % header_project)
-            handler, args, path_matched = self._route(request.method, version, rest)
+            handler, args, path_matched, route = self._route(request.method, version, rest)
             if handler is None:
                 if path_matched:
                     raise ApiError(405, "APIG.0101", "Method %s is not allowed on %s." % (request.method,
@@ -179,6 +181,8 @@ class ModelArtsApi:
                     body = json.dumps(payload)  # serialise under the lock: records may change right after
             if isinstance(payload, Detached):
                 body = json.dumps(payload.payload)
+            if self.samples:
+                self.samples.record(request, "%s/%s" % (version, route), status, body)
             return Response(status=status, body=body.encode("utf-8"), headers={"Content-Type": "application/json"})
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(request, "request_id", ""))
@@ -191,8 +195,8 @@ class ModelArtsApi:
             if all(p == "*" or p == s for p, s in zip(pattern, rest)):
                 path_matched = True
                 if route_method == method:
-                    return handler, [s for p, s in zip(pattern, rest) if p == "*"], True
-        return None, None, path_matched
+                    return handler, [s for p, s in zip(pattern, rest) if p == "*"], True, "/".join(pattern)
+        return None, None, path_matched, None
 
     @staticmethod
     def body(request):

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import ssl
+import shutil
 import subprocess
 import sys
 import time
@@ -20,6 +21,10 @@ from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
 from . import signing
+from .samples import ENV as SAMPLE_ENV
+
+
+CONTRACT_DIR_ENV = "MODELARTS_CONTRACT_DIR"
 
 
 class SimulatorError(RuntimeError):
@@ -151,7 +156,21 @@ class SimHandle:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
+        self._hand_over_exchanges()
         return self.process.returncode
+
+    def _hand_over_exchanges(self):
+        """With MODELARTS_CONTRACT_DIR set, copy this run's audit log and response samples there
+        (one file each per simulator) for the contract test (tests/contract)."""
+        target = os.environ.get(CONTRACT_DIR_ENV)
+        if not target:
+            return
+        os.makedirs(target, exist_ok=True)
+        tag = "%d-%s" % (os.getpid(), os.path.basename(self.state_dir.rstrip("/")) + "-" + str(self.port))
+        for name in ("audit.jsonl", "responses.jsonl"):
+            source = os.path.join(self.state_dir, name)
+            if os.path.exists(source):
+                shutil.copyfile(source, os.path.join(target, "%s.%s" % (tag, name)))
 
     def __enter__(self):
         return self
@@ -169,6 +188,8 @@ def start_simulator(state_dir, time_scale=1000.0, seed=0, port=0, timeout=20.0, 
         os.unlink(ready)
     log_path = os.path.join(state_dir, "sim.log")
     env = dict(os.environ, **(extra_env or {}))
+    if env.get(CONTRACT_DIR_ENV):
+        env.setdefault(SAMPLE_ENV, "3")
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "modelarts_sim", "serve", "--state-dir", state_dir, "--port", str(port),

@@ -267,7 +267,8 @@ class World:
         return self.audit_log.append({
             "time": iso(time.time()), "api": api, "method": request.method, "path": request.path,
             "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()}, "status": status,
-            "request_id": getattr(request, "request_id", ""), "body": redact(body)})
+            "request_id": getattr(request, "request_id", ""), "agent": request.header("user-agent"),
+            "body": redact(body)})
 
     def history(self, event: dict) -> dict:
         return self.history_log.append(dict(event, sim_time=iso(self.now()), wall_time=iso(time.time())))
