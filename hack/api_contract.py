@@ -20,9 +20,7 @@ HEADER = """# API contract
 One entry per HTTP call the collection makes to ModelArts and IAM (the Kubernetes API is out of
 scope), with the vendor sources behind each fact. `tests/contract` checks every entry against the
 vendor SDK ({sdk}), and every request body and response the integration tests exchanged with the
-simulator against the SDK models and this contract. Before the first maintenance window in a new
-region, run the read-only check (`ansible-playbook playbooks/region_check.yml`, see
-[runbooks](runbooks.md#region-check)): it compares what the region answers with this page.
+simulator against the SDK models and this contract.
 
 Sources: **sdk** {sdk}; **tf** {tf}; **ref** {ref}.
 
