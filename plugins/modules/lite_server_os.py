@@ -38,6 +38,9 @@ options:
     description:
       - Image ID or name, one of the images the service offers for the server's flavor
         (C(GET /v1/{project_id}/dev-servers/images)). Required for O(operation=switch).
+      - Or the ID or name of a private IMS image (for example one made by M(modelarts.lite.lite_server_image)).
+        The dev-server image list does not show private images, so the module checks through IMS that it exists
+        and is C(active).
       - With O(operation=reset) it may only name the current image.
     type: str
   key_pair_name:
@@ -65,6 +68,7 @@ options:
     default: false
 extends_documentation_fragment:
   - modelarts.lite.auth
+  - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
   - modelarts.lite.attributes
 attributes:
@@ -163,6 +167,7 @@ diff:
   type: dict
 """
 
+from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import neighbour_spec
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.server_os import ensure_server_os
 
@@ -175,6 +180,7 @@ ARGUMENT_SPEC = dict(
     user_data=dict(type="str"),
     allow_erase_system_disk=dict(type="bool", default=False),
     stop_if_running=dict(type="bool", default=False),
+    **neighbour_spec()
 )
 
 

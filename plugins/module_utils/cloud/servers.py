@@ -223,3 +223,18 @@ def describe_server(raw):
         "created_at": raw.get("create_at"),
         "updated_at": raw.get("update_at"),
     }
+
+
+# -- a whole super node: power and OS ------------------------------------------------------------
+
+def start_supernode(client, hyper_id):
+    return client.request("PUT", _v1(client, "dev-servers", "hyperinstance", hyper_id, "start"))
+
+
+def stop_supernode(client, hyper_id):
+    return client.request("PUT", _v1(client, "dev-servers", "hyperinstance", hyper_id, "stop"))
+
+
+def change_supernode_os(client, hyper_id, body):
+    """POST .../hyperinstance/{id}/changeos: every server of the super node at once (SDK ServerOsRequest body)."""
+    return client.request("POST", _v1(client, "dev-servers", "hyperinstance", hyper_id, "changeos"), body=body)

@@ -15,7 +15,9 @@ create_image refuses and points at IMS.
 from __future__ import annotations
 
 import base64
+import re
 
+from ansible_collections.modelarts.lite.plugins.module_utils.cloud import ims
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import servers as api
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.server import (
     next_steps,
@@ -28,6 +30,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.errors import Preco
 # Statuses from which the API accepts changeos / reinstallos (cloud/servers.py ALLOWED).
 OS_READY = tuple(s for s, actions in api.ALLOWED.items() if "changeos" in actions)
 MAX_USER_DATA = 32 * 1024
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 CREATE_IMAGE_GAP = (
     "operation=create_image is not possible through ModelArts: its API has no call that captures a Lite "
@@ -55,8 +58,12 @@ def resolve_image(client, raw, wanted):
     images = api.list_images(client, server_type=server_type, flavor=raw.get("flavor"))
     matches = [i for i in images if wanted in (i.get("image_id"), i.get("name"))]
     if not matches:
+        # The dev-server image list shows the service's images only: a private image is checked through IMS.
+        matches = private_image(client, wanted)
+    if not matches:
         raise ValidationError(
-            "image %r is not offered for server %s (flavor %s, type %s). Offered: %s."
+            "image %r is not offered for server %s (flavor %s, type %s), and IMS has no private image with that id "
+            "or name. Offered: %s."
             % (wanted, raw.get("name"), raw.get("flavor"), server_type,
                ", ".join(sorted(i.get("name") or i.get("image_id") for i in images)) or "none"), option="image")
     image = matches[0]
@@ -64,6 +71,17 @@ def resolve_image(client, raw, wanted):
         raise ValidationError("image %s (%s) is %s; only ACTIVE images can be installed."
                               % (image.get("image_id"), image.get("name"), image.get("status")), option="image")
     return image
+
+
+def private_image(client, wanted):
+    """[the IMS private image ``wanted`` (id or name) in the dev-server image shape], or []."""
+    found = ims.find_private_images(client, wanted) if not UUID_RE.match(wanted) else [
+        i for i in [ims.get_image(client, wanted)] if i and i.get("__imagetype") == "private"]
+    if len(found) > 1:
+        raise ValidationError("%d private IMS images are named %r (ids %s); give the image id."
+                              % (len(found), wanted, ", ".join(sorted(i["id"] for i in found))), option="image")
+    return [{"image_id": i["id"], "name": i.get("name"), "private": True,
+             "status": "ACTIVE" if i.get("status") == ims.ACTIVE else str(i.get("status")).upper()} for i in found]
 
 
 def login(params, raw):
