@@ -552,8 +552,8 @@ def matrix_rows_like_target(results):
 def why_missed(name, results):
     """{"why", "fix"} for a missed target, from the run's own numbers."""
     if name.startswith("ratio_at_256"):
-        row = results["target_run"] if name == "ratio_at_256" else max(matrix_rows_like_target(results),
-                                                                        key=lambda r: r["ratio"])
+        row = results["target_run"] if name == "ratio_at_256" \
+            else max(matrix_rows_like_target(results), key=lambda r: r["ratio"])
         if not row.get("ok") or row.get("overhead_seconds") is None:
             return {"why": "the run failed: " + (row.get("error") or "")[-300:], "fix": "see the run's error"}
         real_limit = row["limit_packed_seconds"] * row["time_scale"]
@@ -590,9 +590,9 @@ def why_missed(name, results):
     if name == "modelarts_calls_per_node":
         rows = [r for r in results["upgrades"] + [results.get("target_run") or {}]
                 if r.get("method") == "role" and (r.get("modelarts_calls_per_node") or 0) > TARGETS[name]]
-        return {"why": "rows over the target: %s" % ["%s nodes, k=%s: %s (%s)" % (
-                    r["pool_nodes"], r["max_unavailable"], r["modelarts_calls_per_node"],
-                    r["counters"].get("modelarts")) for r in rows],
+        over = ["%s nodes, k=%s: %s (%s)" % (r["pool_nodes"], r["max_unavailable"], r["modelarts_calls_per_node"],
+                                             r["counters"].get("modelarts")) for r in rows]
+        return {"why": "rows over the target: %s" % over,
                 "fix": "look at the counters: polls should be one list per cycle, never one per node"}
     return {}
 

@@ -24,4 +24,6 @@ options:
       - Falls back to E(K8S_AUTH_CONTEXT). When unset, the context named like the pool id is used, never
         the kubeconfig's current context, so a task cannot act on the wrong cluster by accident.
     type: str
+requirements:
+  - kubernetes >= 29.0.0
 """

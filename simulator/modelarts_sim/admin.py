@@ -202,4 +202,3 @@ class AdminApi:
                                for name in pool["node_pools"]},
                 "nodes": [n["name"] for n in self.cloud.sorted_nodes(pool)],
                 "private_ips": {n["name"]: n["ip"] for n in pool["nodes"].values()}}
-

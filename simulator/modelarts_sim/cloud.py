@@ -551,8 +551,8 @@ class Cloud:
         if not isinstance(scope, list) or not scope or any(s not in SCOPES for s in scope):
             raise bad_request("Bad request: spec.scope must be a non-empty list of %s." % ", ".join(SCOPES))
         network = spec.get("network")
-        if not isinstance(network, dict) or not (network.get("name") or (network.get("vpcId")
-                                                                           and network.get("subnetId"))):
+        if not (isinstance(network, dict)
+                and (network.get("name") or (network.get("vpcId") and network.get("subnetId")))):
             raise bad_request("Bad request: spec.network needs 'name' or both 'vpcId' and 'subnetId'.")
         if network.get("vpcId"):
             self._check_vpc_pool(spec)

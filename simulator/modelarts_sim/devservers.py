@@ -729,8 +729,8 @@ class DevServers:
         for server_id in body["server_ids"]:
             server = self.server(server_id)
             if self._visible(server) != "RUNNING":
-                raise not_allowed("Dev server %s is %s; jobs run on RUNNING servers only." % (server_id,
-                                                                                                self._visible(server)))
+                raise not_allowed("Dev server %s is %s; jobs run on RUNNING servers only."
+                                  % (server_id, self._visible(server)))
         return 200, self.job_view(self._new_job(body))
 
     def list_jobs(self, request):

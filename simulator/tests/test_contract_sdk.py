@@ -96,8 +96,8 @@ def test_sdk_patch_and_batch_calls(sim, client):
         pool_name=pool["id"], body=m.BatchLockPoolNodesRequestBody(node_names=[pool["nodes"][0]], actions=["delete"])))
     assert [(n.name, n.status) for n in locked.nodes] == [(pool["nodes"][0], "success")]
     updated = client.batch_update_pool_nodes(m.BatchUpdatePoolNodesRequest(
-        pool_name=pool["id"], body=m.BatchUpdatePoolNodesRequestBody(node_names=[pool["nodes"][1]],
-                                                              action="openHaRedundant")))
+        pool_name=pool["id"],
+        body=m.BatchUpdatePoolNodesRequestBody(node_names=[pool["nodes"][1]], action="openHaRedundant")))
     assert updated.success_node_names == [pool["nodes"][1]]
 
 

@@ -138,11 +138,11 @@ def test_list_filters(sim):
     seeded = sim.seed([{"name": "filter-pool", "nodes": 1}])["pools"][0]
     status, listed, _ = sim.request("GET", POOLS, query={"labelSelector": "os.modelarts/name=filter-pool"})
     assert [p["metadata"]["name"] for p in listed["items"]] == [seeded["id"]]
-    status, listed, _ = sim.request("GET", POOLS, query={"labelSelector": "os.modelarts/name in (filter-pool,x)",
-                                                          "status": "created"})
+    status, listed, _ = sim.request("GET", POOLS, query={
+        "labelSelector": "os.modelarts/name in (filter-pool,x)", "status": "created"})
     assert [p["metadata"]["name"] for p in listed["items"]] == [seeded["id"]]
-    status, listed, _ = sim.request("GET", POOLS, query={"labelSelector": "os.modelarts/name=filter-pool",
-                                                          "status": "creating"})
+    status, listed, _ = sim.request("GET", POOLS, query={
+        "labelSelector": "os.modelarts/name=filter-pool", "status": "creating"})
     assert listed["items"] == []
 
 

@@ -28,7 +28,8 @@ def test_schedule_run_report_and_remove(ansible, sim, pool):
     kubectl(sim, pool, "annotate", "node", pool["ips"][1], FAIL_ANNOTATION)
     base = {"stress_test_pool": "stress-it", "stress_test_wait_delay": 1}
     output = ansible.playbook(PLAYBOOK, extra_vars=dict(base, stress_test_run_now=True, stress_test_fail_on_error=False))
-    run = task_results(output, "Record pass or fail per node")[0]["ansible_facts"]["stress_test_run"]
+    # One loop item per Job; the last one holds the whole record.
+    run = task_results(output, "Record pass or fail per node")[0]["results"][-1]["ansible_facts"]["stress_test_run"]
     assert {r["node"]: r["result"] for r in run["results"]} == {pool["ips"][0]: "pass", pool["ips"][1]: "fail"}
 
     hccl = json.loads(kubectl(sim, pool, "-n", "modelarts-stress", "get", "configmap", "periodic-hccl", "-o", "json"))

@@ -565,4 +565,3 @@ class KubeApi:
     @staticmethod
     def _watch_line(event_type: str, obj: dict) -> bytes:
         return (json.dumps({"type": event_type, "object": obj}) + "\n").encode()
-

@@ -376,8 +376,8 @@ class Cluster:
         if never_ready:
             node = self.store.find(self.kind("Node"), None, name)
             # An already NotReady node is left alone (set_ready would touch its heartbeat unsaved).
-            if node is not None and N.is_ready(node) and N.set_ready(node, False, self.clock(), "NodeStatusUnknown",
-                                                                    "Kubelet stopped posting node status."):
+            if node is not None and N.is_ready(node) and N.set_ready(
+                    node, False, self.clock(), "NodeStatusUnknown", "Kubelet stopped posting node status."):
                 self._apply_node_taints(node)
                 self.store.commit(self.kind("Node"), node)
                 self.history("node_not_ready", node=name, reason="fault")

@@ -52,8 +52,8 @@ def _pod_spec(item: dict, name: str) -> dict:
 
 def _pdb(cluster: Cluster, name: str, namespace: str, selector: dict, budget: dict) -> None:
     spec = {"selector": selector}
-    spec.update({k: v for k, v in budget.items() if k in ("minAvailable", "maxUnavailable",
-                                                           "unhealthyPodEvictionPolicy")})
+    spec.update({k: v for k, v in budget.items()
+                 if k in ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy")})
     cluster.store.create(cluster.kind("PodDisruptionBudget"), namespace, {"metadata": {"name": name}, "spec": spec})
 
 

@@ -103,8 +103,8 @@ def _default_row(obj: dict, now: float) -> list:
 
 
 NAME: Column = ("Name", "string", 0, "Name must be unique within a namespace.")
-AGE: Column = ("Age", "string", 0, "CreationTimestamp is a timestamp representing the server time when this "
-                                    "object was created.")
+AGE: Column = ("Age", "string", 0,
+               "CreationTimestamp is a timestamp representing the server time when this object was created.")
 PRINTERS: Dict[str, Tuple[List[Column], Callable[[dict, float], list]]] = {
     "Node": ([NAME, ("Status", "string", 0, "The status of the node"),
               ("Roles", "string", 0, "The roles of the node"), AGE,
@@ -170,4 +170,3 @@ def table_for(kind: str, items: List[dict], resource_version: str, include_objec
                               for name, kind_, priority, description in columns],
         "rows": rows,
     }
-

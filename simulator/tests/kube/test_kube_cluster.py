@@ -126,8 +126,10 @@ def test_eviction_respects_pdb_and_replacement_restores_budget(api, world, three
                                 "tolerations": [{"operator": "Exists"}]}]})
     _, pods = call(api, "GET", "/api/v1/namespaces/default/pods")
     first, second = [p["metadata"]["name"] for p in pods["items"]][:2]
-    eviction = lambda name: {"apiVersion": "policy/v1", "kind": "Eviction",
-                             "metadata": {"name": name, "namespace": "default"}}
+
+    def eviction(name):
+        return {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": "default"}}
+
     status, body = call(api, "POST", f"/api/v1/namespaces/default/pods/{first}/eviction", eviction(first))
     assert status == 201 and body["status"] == "Success"
     status, body = call(api, "POST", f"/api/v1/namespaces/default/pods/{second}/eviction", eviction(second))

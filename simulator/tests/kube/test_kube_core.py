@@ -69,8 +69,8 @@ def test_strategic_merge_patch_strategies():
         "metadata": {"finalizers": ["y"], "labels": {"drop": None}}})
     assert patched["spec"]["taints"] == [{"key": "b", "effect": "NoExecute"}]      # no merge key: replaced
     assert patched["spec"]["unschedulable"] is True
-    assert {c["type"]: c["status"] for c in patched["status"]["conditions"]} == {"Ready": "False",
-                                                                                  "DiskPressure": "False"}
+    conditions = {c["type"]: c["status"] for c in patched["status"]["conditions"]}
+    assert conditions == {"Ready": "False", "DiskPressure": "False"}
     assert patched["metadata"]["finalizers"] == ["x", "y"]
     assert patched["metadata"]["labels"] == {"keep": "1"}
     removed = strategic_merge_patch(patched, {"status": {"conditions": [{"type": "Ready", "$patch": "delete"}]},
