@@ -80,6 +80,7 @@ keyed_groups:
 compose:
   ansible_user: "'root'"
 
+---
 # Only one super node's servers; cache the listing for ten minutes.
 plugin: modelarts.lite.lite_servers
 super_nodes: [sn-train-a]

@@ -50,8 +50,8 @@ def chips(facts):
             result.append({"npu": npu, "chip": chip, "phy_id": phy, "name": spec["name"],
                            "health": "Critical" if phy in sick else "OK",
                            "power": "-" if chip else "%.1f" % (168.0 + npu * 1.5),
-                           "temp": 36 + (phy * 7) % 11, "bus_id": "0000:%02X:00.0" % (0x9D + 2 * phy if spec["chips"] > 1
-                                                                                    else 0xC1 + 0x10 * npu),
+                           "temp": 36 + (phy * 7) % 11, "bus_id": "0000:%02X:00.0" % (
+                               0x9D + 2 * phy if spec["chips"] > 1 else 0xC1 + 0x10 * npu),
                            "hbm_used": 3200 if chip else 3382, "hbm_total": spec["hbm"]})
     return result
 
@@ -158,8 +158,8 @@ def hccn_tool(args, facts):
     if "-net_health" in args:
         return 0, "net health status: %s" % ("Fault" if down else "Success")
     if "-bandwidth" in args:
-        return 0, "Bandwidth TX: %.2f GB/sec\nBandwidth RX: %.2f GB/sec" % ((0.0, 0.0) if down else (ROCE_GBPS,
-                                                                                                    ROCE_GBPS))
+        rates = (0.0, 0.0) if down else (ROCE_GBPS, ROCE_GBPS)
+        return 0, "Bandwidth TX: %.2f GB/sec\nBandwidth RX: %.2f GB/sec" % rates
     return 2, "Error: unsupported command."
 
 

@@ -136,8 +136,8 @@ class Evs(NeighbourApi):
         ecs_status = ECS_STATUS.get(server_status, server_status)
         if ecs_status not in EXTENDABLE_SERVER_STATUSES:
             raise refused("Volume %s is in-use on server %s, whose status %s does not allow expansion (it must be "
-                          "ACTIVE, PAUSED, SUSPENDED or SHUTOFF)." % (volume_id, server["cloud_server_id"],
-                                                                        server_status))
+                          "ACTIVE, PAUSED, SUSPENDED or SHUTOFF)."
+                          % (volume_id, server["cloud_server_id"], server_status))
         bss = body.get("bssParam") or {}
         prepaid = server.get("charging_mode") == "PRE_PAID"
         if prepaid:
@@ -195,4 +195,3 @@ class Evs(NeighbourApi):
             # [EMU] undocumented code for an unknown job id.
             raise ApiError(404, "EVS.5404", "Job %s could not be found." % job_id)
         return 200, {k: v for k, v in job.items() if k != "order_id"}
-

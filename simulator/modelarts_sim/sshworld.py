@@ -120,8 +120,8 @@ class SshWorld:
             "LogLevel ERROR",
             "Subsystem sftp internal-sftp",
             # The host's own tools first; LITE_SERVER_ROOT tells a session which simulated host it is on.
-            "SetEnv PATH=%s:%s LITE_SERVER_ROOT=%s" % (os.path.join(host["root"], "usr/local/bin"), SYSTEM_PATH,
-                                                      host["root"]),
+            "SetEnv PATH=%s:%s LITE_SERVER_ROOT=%s"
+            % (os.path.join(host["root"], "usr/local/bin"), SYSTEM_PATH, host["root"]),
         ]
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -155,12 +155,12 @@ def _run_job(cluster, job: dict, now: float) -> None:
 
 
 def _template(job: dict, index: int) -> dict:
-    labels = dict(job["labels"], **{L.VOLCANO_JOB_NAME: job["name"], L.POD_GROUP: job["name"],
-                                     L.VOLCANO_TASK_INDEX: str(index)})
+    labels = dict(job["labels"], **{
+        L.VOLCANO_JOB_NAME: job["name"], L.POD_GROUP: job["name"], L.VOLCANO_TASK_INDEX: str(index)})
     requests = {"cpu": "1", "memory": "1Gi", L.NPU_RESOURCE: str(job["npus"])}
-    return {"metadata": {"name": _pod_name(job, index), "labels": labels, "ownerReferences": [{
-                "apiVersion": VOLCANO_API_VERSION, "kind": "Job", "name": job["name"], "uid": job["uid"],
-                "controller": True, "blockOwnerDeletion": True}]},
+    owner = {"apiVersion": VOLCANO_API_VERSION, "kind": "Job", "name": job["name"], "uid": job["uid"],
+             "controller": True, "blockOwnerDeletion": True}
+    return {"metadata": {"name": _pod_name(job, index), "labels": labels, "ownerReferences": [owner]},
             "spec": {"nodeSelector": {L.HOSTNAME: job["nodes"][index]}, "schedulerName": "volcano",
                      "terminationGracePeriodSeconds": 30, "restartPolicy": "OnFailure",
                      "containers": [{"name": TASK_NAME, "image": "swr.cn-north-4.myhuaweicloud.com/train/llm:1",

@@ -59,7 +59,10 @@ def _pdb(cluster: Cluster, name: str, namespace: str, selector: dict, budget: di
 
 def seed_workloads(cluster: Cluster, spec: dict) -> dict:
     created: dict = {"deployments": [], "daemonsets": [], "pods": [], "pdbs": [], "gang_jobs": []}
-    resolve = lambda name: cluster.modelarts_names.get(name, name)  # noqa: E731
+
+    def resolve(name):
+        return cluster.modelarts_names.get(name, name)
+
     try:
         jobs = gang.check_seed(cluster, spec, resolve)     # refused before anything is written
     except gang.GangError as exc:
