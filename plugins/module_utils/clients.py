@@ -9,6 +9,25 @@ Pure Python (no Ansible), so ensure code and its tests build one directly:
 
 from __future__ import annotations
 
+import threading
+
+
+class CallCounter:
+    """Requests a client sent, by HTTP method (retries not counted); safe to bump from several
+    threads. The rollout's report and the bench read it."""
+
+    def __init__(self):
+        self._counts = {}
+        self._lock = threading.Lock()
+
+    def count(self, method):
+        with self._lock:
+            self._counts[method.upper()] = self._counts.get(method.upper(), 0) + 1
+
+    def snapshot(self):
+        with self._lock:
+            return dict(self._counts)
+
 
 class Clients:
     """The clients of one module run, resolved before the ensure function is called.

@@ -373,7 +373,8 @@ report_file:
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import run_rollout
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import config as defaults
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.run import run_rollout
 
 WINDOW_SPEC = dict(
     start=dict(type="str", default="00:00"),
@@ -388,7 +389,7 @@ ARGUMENT_SPEC = dict(
     nodes=dict(type="list", elements="str"),
     node_pools=dict(type="list", elements="str"),
     node_selector=dict(type="str"),
-    max_unavailable=dict(type="str", default="1"),
+    max_unavailable=dict(type="str", default=defaults.DEFAULT_MAX_UNAVAILABLE),
     max_unavailable_per_node_pool=dict(type="str"),
     max_failed_nodes=dict(type="int", default=0),
     retry_failed=dict(type="bool", default=False),
@@ -398,13 +399,13 @@ ARGUMENT_SPEC = dict(
     window=dict(type="dict", options=WINDOW_SPEC),
     window_override=dict(type="bool", default=False),
     window_margin=dict(type="int", default=0),
-    drain_timeout=dict(type="int", default=600),
+    drain_timeout=dict(type="int", default=defaults.DEFAULT_DRAIN_TIMEOUT),
     grace_period=dict(type="int"),
     force=dict(type="bool", default=False),
     delete_emptydir_data=dict(type="bool", default=False),
-    node_timeout=dict(type="int", default=3600),
+    node_timeout=dict(type="int", default=defaults.DEFAULT_NODE_TIMEOUT),
     smoke_command=dict(type="list", elements="str"),
-    smoke_timeout=dict(type="int", default=600),
+    smoke_timeout=dict(type="int", default=defaults.DEFAULT_SMOKE_TIMEOUT),
     compatibility=dict(type="dict"),
     cann_version=dict(type="str"),
     images=dict(type="list", elements="str"),
@@ -412,9 +413,9 @@ ARGUMENT_SPEC = dict(
     run_id=dict(type="str"),
     journal=dict(type="path"),
     report_dir=dict(type="path"),
-    lease_duration=dict(type="int", default=300),
+    lease_duration=dict(type="int", default=defaults.DEFAULT_LEASE_DURATION),
     force_unlock=dict(type="bool", default=False),
-    expected_node_seconds=dict(type="int", default=900),
+    expected_node_seconds=dict(type="int", default=defaults.DEFAULT_NODE_SECONDS),
     wait_timeout=dict(type="int", default=86400),
 )
 

@@ -85,7 +85,7 @@ result:
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout_progress import follow_journal
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.progress import follow_journal
 
 ARGUMENT_SPEC = dict(
     journal=dict(type="path", required=True),

@@ -76,7 +76,7 @@ MODULE_CASES = [
     ("node-unknown-pool", "lite_node", {"pool": "no-such-pool", "nodes": ["x"], "state": "cordoned"}, "does not exist"),
     ("node-unknown-node", "lite_node", {"pool": POOL, "nodes": ["os-node-created-nope0"], "state": "cordoned"},
      "has no node 'os-node-created-nope0'"),
-    ("node-info-unknown-node", "lite_node_info", {"pool": POOL, "nodes": ["10.9.9.9"]}, "has no node(s) 10.9.9.9"),
+    ("node-info-unknown-node", "lite_node_info", {"pool": POOL, "nodes": ["10.9.9.9"]}, "has no node '10.9.9.9'"),
     ("node-system-label", "lite_node", {"pool": POOL, "nodes": ["{{ node0 }}"], "labels": {"kubernetes.io/hostname": "x"}},
      "cannot be set here"),
     ("node-system-taint", "lite_node", {"pool": POOL, "nodes": ["{{ node0 }}"],

@@ -15,6 +15,7 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlsplit
 
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import CallCounter
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud.signer import Signer
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     ApiError,
@@ -119,6 +120,7 @@ class CloudClient:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
+        self.calls = CallCounter()
 
     def __repr__(self):
         return "CloudClient(region=%r, endpoint=%r, access_key=%r)" % (
@@ -155,7 +157,9 @@ class CloudClient:
     # -- requests ----------------------------------------------------------------------------
 
     def request(self, method, path, query=None, body=None, content_type=JSON, expected=SUCCESS):
-        """Send one signed ModelArts request; return the decoded JSON body ({} when empty)."""
+        """Send one signed ModelArts request; return the decoded JSON body ({} when empty). Counted
+        in ``calls`` ({METHOD: n}, retries not counted): reports and the bench read it."""
+        self.calls.count(method)
         return self._call(self.modelarts, method.upper(), path, query, body, content_type, expected,
                           project_header=True)
 

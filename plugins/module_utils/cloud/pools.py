@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the modelarts.lite collection
 # Apache License 2.0 (see LICENSE)
-"""Lite Cluster calls: pools, pool tags, node pools, nodes, orders, pool jobs, plugin templates,
-resource flavors (API reference sections 4-6), plus normalisers the ensure/ engines share.
+"""Lite Cluster calls: pools, pool tags, node pools, nodes, pool jobs, plugin templates, resource
+flavors (API reference sections 4-6), plus the normalisers and name rules the ensure/ engines share
+(each written once here: the default node pool name, a node by name or IP, "driver not offered").
 
 Thin on purpose: one function per HTTP call taking the CloudClient first; bodies are passed
 through in wire format (camelCase). Not-found surfaces as NotFoundError unless a ``get_*`` /
@@ -15,8 +16,9 @@ from ansible_collections.modelarts.lite.plugins.module_utils.cloud.client import
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import NotFoundError, ValidationError
 
 POOL_NAME_LABEL = "os.modelarts/name"
-ORDER_NAME_LABEL = "os.modelarts/order.name"
 NODE_POOL_LABEL = "os.modelarts.node/nodepoolname"
+# A node pool created without a name is "{flavor}-default"; users may not take such names.
+DEFAULT_NODE_POOL_SUFFIX = "-default"
 RESOURCE_STATES = ("creating", "available", "abnormal", "deleting")
 NPU_DRIVER_TEMPLATE = "npu-driver"
 
@@ -40,12 +42,6 @@ def show_pool(client, pool_id):
     return client.request("GET", _v2(client, "pools", pool_id))
 
 
-def get_pool(client, pool_id):
-    """The pool, or None when it does not exist."""
-    try:
-        return show_pool(client, pool_id)
-    except NotFoundError:
-        return None
 
 
 def find_pool(client, name, workspace_id=None):
@@ -126,32 +122,16 @@ def list_node_pools(client, pool_id):
     return client.request("GET", _v2(client, "pools", pool_id, "nodepools")).get("items") or []
 
 
-def show_node_pool(client, pool_id, node_pool):
-    return client.request("GET", _v2(client, "pools", pool_id, "nodepools", node_pool))
 
 
-def get_node_pool(client, pool_id, node_pool):
-    try:
-        return show_node_pool(client, pool_id, node_pool)
-    except NotFoundError:
-        return None
 
 
-def create_node_pool(client, pool_id, body):
-    return client.request("POST", _v2(client, "pools", pool_id, "nodepools"), body=body)
 
 
-def patch_node_pool(client, pool_id, node_pool, patch):
-    return client.request("PATCH", _v2(client, "pools", pool_id, "nodepools", node_pool),
-                          body=patch, content_type=MERGE_PATCH)
 
 
-def delete_node_pool(client, pool_id, node_pool):
-    return client.request("DELETE", _v2(client, "pools", pool_id, "nodepools", node_pool))
 
 
-def list_node_pool_nodes(client, pool_id, node_pool, limit=None):
-    return client.paginate_continue(_v2(client, "pools", pool_id, "nodepools", node_pool, "nodes"), limit=limit)
 
 
 # -- nodes ---------------------------------------------------------------------------------------
@@ -204,25 +184,14 @@ def batch_update_nodes(client, pool_id, node_names, action=None, driver=None, ta
     return _batch(client, pool_id, "batch-update", body)
 
 
-def batch_lock_nodes(client, pool_id, node_names, actions=("delete",)):
-    return _batch(client, pool_id, "batch-lock", {"nodeNames": list(node_names), "actions": list(actions)})
 
 
-def batch_unlock_nodes(client, pool_id, node_names, actions=("delete",)):
-    return _batch(client, pool_id, "batch-unlock", {"nodeNames": list(node_names), "actions": list(actions)})
 
 
 # -- orders, jobs, plugin templates, flavors -------------------------------------------------------
 
-def list_orders(client, involved_name=None, phase=None, since=None, until=None, workspace_id=None, limit=100):
-    """Orders of pools, newest first (``{count, items}``, paged by offset until a short page)."""
-    query = {"involvedName": involved_name, "phase": phase, "since": since, "until": until,
-             "resource": "pools", "workspaceId": workspace_id}
-    return client.paginate_offset(_v1(client, "orders"), query=query, limit=limit, items_key="items", total_key=None)
 
 
-def show_order(client, order_name):
-    return client.request("GET", _v1(client, "orders", order_name))
 
 
 def show_pool_job(client, job_id):
@@ -236,6 +205,14 @@ def show_plugin_template(client, name=NPU_DRIVER_TEMPLATE):
 def npu_driver_versions(client):
     """NPU driver versions the region offers, sorted."""
     return plugin_template_versions(show_plugin_template(client, NPU_DRIVER_TEMPLATE))
+
+
+def require_offered_driver(client, version, offered=None):
+    """ValidationError (option driver_version) unless the region offers NPU driver ``version``."""
+    offered = npu_driver_versions(client) if offered is None else offered
+    if version not in offered:
+        raise ValidationError("driver_version %r is not offered. Offered NPU driver versions: %s."
+                              % (version, ", ".join(offered) or "none"), option="driver_version")
 
 
 def list_resource_flavors(client, label_selector=None, limit=None):
@@ -267,12 +244,34 @@ def pool_display_name(pool):
     return labels_of(pool).get(POOL_NAME_LABEL)
 
 
-def pool_order_name(pool):
-    return labels_of(pool).get(ORDER_NAME_LABEL)
 
 
 def node_pool_of_node(node):
     return labels_of(node).get(NODE_POOL_LABEL)
+
+
+def private_ip(node):
+    """A node's private IP: its Kubernetes Node name (CCE names Nodes by IP)."""
+    return ((node or {}).get("status") or {}).get("privateIp")
+
+
+def nodes_by_name_or_ip(records, wanted, pool_id, option="nodes"):
+    """The node records ``wanted`` names, each by ModelArts node name or private IP, in that order
+    and without repeats; ValidationError naming every one the pool does not have."""
+    by_name = {r["metadata"]["name"]: r for r in records}
+    by_ip = {private_ip(r): r for r in records if private_ip(r)}
+    chosen, unknown = [], []
+    for name in wanted:
+        record = by_name.get(name) or by_ip.get(name)
+        if record is None:
+            unknown.append(name)
+        elif record not in chosen:
+            chosen.append(record)
+    if unknown:
+        raise ValidationError("pool %s has no node %s (give ModelArts node names or private IPs; it has: %s)."
+                              % (pool_id, ", ".join(repr(n) for n in unknown), ", ".join(sorted(by_name)[:20]) or "none"),
+                              option=option)
+    return chosen
 
 
 def plugin_template_versions(template):
@@ -300,9 +299,14 @@ def resource_entries(resources, state):
     return [entry for entry in value if isinstance(entry, dict)]
 
 
+def default_node_pool_name(flavor):
+    """The name the service gives a node pool created without one: ``{flavor}-default``."""
+    return (flavor or "") + DEFAULT_NODE_POOL_SUFFIX
+
+
 def node_pool_of_entry(entry):
-    """The node pool an entry belongs to; the service names unnamed ones ``{flavor}-default``."""
-    return entry.get("nodePool") or "%s-default" % entry.get("flavor", "")
+    """The node pool a ``resources`` entry belongs to (unnamed: the flavor's default node pool)."""
+    return entry.get("nodePool") or default_node_pool_name(entry.get("flavor"))
 
 
 def node_counts_by_node_pool(status):

@@ -94,16 +94,12 @@ class Target:
 
     @property
     def kube_name(self):
-        return modelarts_ip(self.record)
+        return api.private_ip(self.record)
 
     def changed(self, params):
         return bool(self.labels_patch is not None or self.taints is not None or self.cordon or self.upgrade
                     or self.uncordon or self.delete or params.get("action")
                     or (self.drain_plan and self.drain_plan[kdrain.EVICT]))
-
-
-def modelarts_ip(record):
-    return (record.get("status") or {}).get("privateIp")
 
 
 def node_pool_of(record, kube_node):
@@ -113,8 +109,7 @@ def node_pool_of(record, kube_node):
 
 def resolve_targets(clients, params, pool_id, records):
     """[Target] for the nodes or node_selector of the task (read-only calls)."""
-    by_name = {r["metadata"]["name"]: r for r in records}
-    by_ip = {modelarts_ip(r): r for r in records if modelarts_ip(r)}
+    by_ip = {api.private_ip(r): r for r in records if api.private_ip(r)}
     if params.get("node_selector"):
         kube_nodes = knodes.list_nodes(clients.kube, params["node_selector"])
         targets = []
@@ -125,17 +120,10 @@ def resolve_targets(clients, params, pool_id, records):
                                         % (node["metadata"]["name"], pool_id), details={"node": node["metadata"]["name"]})
             targets.append(Target(record, node))
         return sorted(targets, key=lambda t: t.name)
-    wanted = []
-    for name in params["nodes"]:
-        record = by_name.get(name) or by_ip.get(name)
-        if record is None:
-            raise ValidationError("pool %s has no node %r (give the ModelArts node name or its private IP). Nodes: %s."
-                                  % (pool_id, name, ", ".join(sorted(by_name)[:20]) or "none"), option="nodes")
-        if record not in wanted:
-            wanted.append(record)
+    wanted = api.nodes_by_name_or_ip(records, params["nodes"], pool_id)
     if len(wanted) == 1:
         kube_nodes = {}
-        name = modelarts_ip(wanted[0])
+        name = api.private_ip(wanted[0])
         try:
             kube_nodes[name] = knodes.get_node(clients.kube, name)
         except NotFoundError:
@@ -144,11 +132,11 @@ def resolve_targets(clients, params, pool_id, records):
         kube_nodes = {n["metadata"]["name"]: n for n in knodes.list_nodes(clients.kube)}
     targets = []
     for record in wanted:
-        node = kube_nodes.get(modelarts_ip(record))
+        node = kube_nodes.get(api.private_ip(record))
         if node is None:
             phase = (record.get("status") or {}).get("phase")
             raise PreconditionError("node %s (%s) is %s in ModelArts but has no Kubernetes Node yet; wait until it "
-                                    "has joined the cluster." % (record["metadata"]["name"], modelarts_ip(record), phase),
+                                    "has joined the cluster." % (record["metadata"]["name"], api.private_ip(record), phase),
                                     details={"node": record["metadata"]["name"], "phase": phase})
         targets.append(Target(record, node))
     return targets
@@ -159,7 +147,7 @@ def resolve_targets(clients, params, pool_id, records):
 # ----------------------------------------------------------------------------------------------
 def describe_node(record, kube_node):
     status = record.get("status") or {}
-    view = {"name": record["metadata"]["name"], "kube_name": modelarts_ip(record), "phase": status.get("phase"),
+    view = {"name": record["metadata"]["name"], "kube_name": api.private_ip(record), "phase": status.get("phase"),
             "driver_phase": (status.get("driver") or {}).get("phase")}
     view.update(knodes.summary(kube_node) if kube_node is not None else knodes.not_joined_summary())
     view["driver_version"] = (status.get("driver") or {}).get("version") or view.get("driver_version")
@@ -209,10 +197,7 @@ def plan_targets(clients, params, pool_id, targets, records):
             target.uncordon = target.cordon or knodes.cordon_owner(target.kube_node) is not None
 
     if wanted_driver and any(t.upgrade for t in targets):
-        offered = api.npu_driver_versions(clients.cloud)
-        if wanted_driver not in offered:
-            raise ValidationError("driver_version %r is not offered. Offered NPU driver versions: %s."
-                                  % (wanted_driver, ", ".join(offered) or "none"), option="driver_version")
+        api.require_offered_driver(clients.cloud, wanted_driver)
         if not params.get("allow_driver_upgrade"):
             names = [t.name for t in targets if t.upgrade]
             raise PreconditionError(
@@ -278,7 +263,7 @@ def predict(target, params):
             labels[key] = value
     view["labels"] = labels
     if target.taints is not None:
-        view["taints"] = [knodes._taint_view(t) for t in target.taints if not t.get("key", "").startswith("node.kubernetes.io/")]
+        view["taints"] = [knodes.taint_view(t) for t in target.taints if not knodes.is_control_plane_taint(t)]
     if target.cordon:
         view.update(schedulable=False, cordoned_by=L.DEFAULT_OWNER)
     if target.uncordon:
@@ -479,22 +464,18 @@ def node_info(clients, params, check_mode):
         kube_future = executor.submit(knodes.list_nodes, kube, selector)
         pods_future = executor.submit(kube.list_items, kdrain.PODS) if all_pods else None
     records = records_future.result()
-    by_ip = {modelarts_ip(r): r for r in records}
+    by_ip = {api.private_ip(r): r for r in records}
     kube_nodes = {n["metadata"]["name"]: n for n in kube_future.result()}
     if params.get("nodes"):
-        wanted = set(params["nodes"])
-        chosen = [r for r in records if r["metadata"]["name"] in wanted or modelarts_ip(r) in wanted]
-        unknown = wanted - {r["metadata"]["name"] for r in chosen} - {modelarts_ip(r) for r in chosen}
-        if unknown:
-            raise ValidationError("pool %s has no node(s) %s." % (pool_id, ", ".join(sorted(unknown))), option="nodes")
+        chosen = api.nodes_by_name_or_ip(records, params["nodes"], pool_id)
     elif selector:
         chosen = [by_ip[name] for name in kube_nodes if name in by_ip]
     else:
         chosen = list(records)
     if params.get("node_pool"):
         node_pools = set(params["node_pool"])
-        chosen = [r for r in chosen if node_pool_of(r, kube_nodes.get(modelarts_ip(r))) in node_pools]
-        empty = node_pools - {node_pool_of(r, kube_nodes.get(modelarts_ip(r))) for r in chosen}
+        chosen = [r for r in chosen if node_pool_of(r, kube_nodes.get(api.private_ip(r))) in node_pools]
+        empty = node_pools - {node_pool_of(r, kube_nodes.get(api.private_ip(r))) for r in chosen}
         if empty:
             clients.warn("node_pool %s matches no node of pool %s%s." % (
                 ", ".join(sorted(empty)), pool_id, " that node_selector selects" if selector else ""))
@@ -504,14 +485,14 @@ def node_info(clients, params, check_mode):
         for pod in pods_future.result():
             pods.setdefault((pod.get("spec") or {}).get("nodeName"), []).append(pod)
     elif params.get("with_pods") and chosen:
-        pods = kdrain.pods_by_node(kube, [modelarts_ip(r) for r in chosen])
+        pods = kdrain.pods_by_node(kube, [api.private_ip(r) for r in chosen])
     nodes = []
     for record in chosen:
-        kube_node = kube_nodes.get(modelarts_ip(record))
+        kube_node = kube_nodes.get(api.private_ip(record))
         view = describe_node(record, kube_node)
         view["driver_upgrade"] = knodes.driver_upgrade(kube_node) if kube_node is not None else None
         if params.get("with_pods"):
-            node_pods = pods.get(modelarts_ip(record), [])
+            node_pods = pods.get(api.private_ip(record), [])
             plan = kdrain.plan_drain(node_pods, None, params.get("force"), params.get("delete_emptydir_data"))
             view["pods"] = sorted(kdrain.pod_key(p) for p in node_pods
                                   if (p.get("status") or {}).get("phase") not in kdrain.FINISHED)

@@ -41,10 +41,11 @@ def validate_node_pools(node_pools):
     seen = set()
     for entry in node_pools or []:
         name = entry["name"]
-        if not NODE_POOL_NAME_RE.match(name) or name.endswith("-default"):
+        if not NODE_POOL_NAME_RE.match(name) or name.endswith(api.DEFAULT_NODE_POOL_SUFFIX):
             raise ValidationError(
                 "node pool name %r is not valid: use 2 to 50 lowercase letters, digits and hyphens, "
-                "starting with a letter, not ending with '-' or '-default'." % name, option="node_pools")
+                "starting with a letter, not ending with '-' or %r." % (name, api.DEFAULT_NODE_POOL_SUFFIX),
+                option="node_pools")
         if name in seen:
             raise ValidationError("node pool %r is listed twice in node_pools." % name, option="node_pools")
         seen.add(name)
@@ -72,7 +73,7 @@ def describe_pool(raw, tags=None):
     observed = api.node_counts_by_node_pool(status)
     node_pools = []
     for resource in spec.get("resources") or []:
-        name = resource.get("nodePool") or "%s-default" % resource.get("flavor")
+        name = api.node_pool_of_entry(resource)
         counts = observed.get(name, {})
         node_pools.append({
             "name": name,
@@ -162,7 +163,7 @@ class PoolPlan:
 def plan_update(params, raw, current_tags):
     plan = PoolPlan()
     spec = raw.get("spec") or {}
-    current = {r.get("nodePool") or "%s-default" % r.get("flavor"): r for r in spec.get("resources") or []}
+    current = {api.node_pool_of_entry(r): r for r in spec.get("resources") or []}
     wanted = {e["name"]: e for e in params.get("node_pools") or []}
 
     for name, entry in wanted.items():
@@ -310,11 +311,7 @@ def check_catalogue(client, params, new_flavors, driver_change):
                     "flavor %r is sold out in every availability zone of region %s; pick another "
                     "flavor or retry later." % (flavor, client.region), details={"flavor": flavor})
     if driver_change and params.get("driver_version"):
-        offered = api.npu_driver_versions(client)
-        if params["driver_version"] not in offered:
-            raise ValidationError(
-                "driver_version %r is not offered. Offered NPU driver versions: %s."
-                % (params["driver_version"], ", ".join(offered) or "none"), option="driver_version")
+        api.require_offered_driver(client, params["driver_version"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,7 +324,7 @@ def settled(raw, expect_driver=None):
         return False
     counts = api.node_counts_by_node_pool(status)
     for resource in (raw.get("spec") or {}).get("resources") or []:
-        name = resource.get("nodePool") or "%s-default" % resource.get("flavor")
+        name = api.node_pool_of_entry(resource)
         observed = counts.get(name, {})
         if observed.get("creating") or observed.get("deleting"):
             return False

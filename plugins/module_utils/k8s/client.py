@@ -23,6 +23,7 @@ import threading
 import time
 from urllib.parse import quote, urlencode
 
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import CallCounter
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     ApiError,
     AuthError,
@@ -84,6 +85,7 @@ class KubeClient:
         self.host = self._configuration.host.rstrip("/")
         self._pool = pool
         self._pool_lock = threading.Lock()   # callers may send concurrent requests (one pool for all)
+        self.calls = CallCounter()           # requests by method (retries not counted); reports read it
 
     def __repr__(self):
         return "KubeClient(context=%r, host=%r)" % (self.context, self.host)
@@ -123,6 +125,7 @@ class KubeClient:
         """
         import urllib3
         method = method.upper()
+        self.calls.count(method)
         pool = self._get_pool()
         data = None if body is None else json.dumps(body).encode("utf-8")
         query_string = urlencode(_query(query) or {})

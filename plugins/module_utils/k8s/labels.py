@@ -24,9 +24,10 @@ DRIVER_VERSION = "os.modelarts.node/npu.firmware.driver.version"
 # Extended resources the Ascend device plugin advertises (910B/910C class first).
 NPU_RESOURCES = ("huawei.com/ascend-1980", "huawei.com/ascend-snt9", "huawei.com/ascend-snt3", "huawei.com/ascend-310")
 
-# Taints the control plane manages; never written or purged by us.
-TAINT_UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
-TAINT_NOT_READY = "node.kubernetes.io/not-ready"
+# Taints the control plane manages (this prefix); never written or purged by us.
+CONTROL_PLANE_TAINT_PREFIX = "node.kubernetes.io/"
+TAINT_UNSCHEDULABLE = CONTROL_PLANE_TAINT_PREFIX + "unschedulable"
+TAINT_NOT_READY = CONTROL_PLANE_TAINT_PREFIX + "not-ready"
 
 # kubectl's mirror pod annotation (static pods shown by the kubelet).
 MIRROR_POD = "kubernetes.io/config.mirror"
@@ -39,7 +40,7 @@ CORDONED_AT = "modelarts.lite/cordoned-at"
 OWNERSHIP_ANNOTATIONS = (CORDONED_BY, CORDON_REASON, CORDONED_AT)
 DEFAULT_OWNER = "modelarts.lite"
 
-# The rolling driver upgrade's per-node state (ensure/rollout.py writes them): the phase as a
+# The rolling driver upgrade's per-node state (ensure/rollout/ writes them): the phase as a
 # label, and as an annotation the JSON record {run, target, phase, from, reason, updated}.
 DRIVER_UPGRADE_STATE = "modelarts.lite/driver-upgrade-state"
 DRIVER_UPGRADE = "modelarts.lite/driver-upgrade"

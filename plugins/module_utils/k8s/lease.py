@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
 
+from ansible_collections.modelarts.lite.plugins.module_utils import times
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import PreconditionError
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import (
     KubeConflictError,
@@ -38,24 +38,10 @@ def lease_name(pool_id):
     return name[:253].rstrip("-.")
 
 
-def micro_time(epoch):
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text):
-    if not text:
-        return None
-    text = str(text).replace("Z", "+00:00")
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
-
-
 def lease_view(lease, now):
     """What an operator needs to know about a Lease: holder, renewal, expiry."""
     spec = (lease or {}).get("spec") or {}
-    renewed = parse_time(spec.get("renewTime")) or parse_time(spec.get("acquireTime"))
+    renewed = times.parse(spec.get("renewTime")) or times.parse(spec.get("acquireTime"))
     duration = spec.get("leaseDurationSeconds") or 0
     expires = renewed + duration if renewed is not None else None
     annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
@@ -95,7 +81,7 @@ class PoolLock:
     def _spec(self, acquired):
         now = self.clock()
         return {"holderIdentity": self.holder, "leaseDurationSeconds": self.duration,
-                "acquireTime": acquired or micro_time(now), "renewTime": micro_time(now)}
+                "acquireTime": acquired or times.iso_micro(now), "renewTime": times.iso_micro(now)}
 
     def acquire(self, force=False):
         """Take the Lease (create it, take it over when free or expired, or forced). Raises
@@ -149,7 +135,7 @@ class PoolLock:
                                     "nodes." % (NAMESPACE, self.name, holder or "nobody"),
                                     details={"lock": lease_view(current, self.clock()) if current else None})
             renewed = dict(current)
-            renewed["spec"] = dict(current.get("spec") or {}, renewTime=micro_time(self.clock()),
+            renewed["spec"] = dict(current.get("spec") or {}, renewTime=times.iso_micro(self.clock()),
                                    leaseDurationSeconds=self.duration)
             try:
                 self.lease = self.kube.request("PUT", self.path, body=renewed)
@@ -166,7 +152,7 @@ class PoolLock:
         if current is None or (current.get("spec") or {}).get("holderIdentity") != self.holder:
             return False
         released = dict(current)
-        spec = dict(current.get("spec") or {}, leaseDurationSeconds=1, renewTime=micro_time(self.clock()))
+        spec = dict(current.get("spec") or {}, leaseDurationSeconds=1, renewTime=times.iso_micro(self.clock()))
         spec.pop("holderIdentity", None)
         released["spec"] = spec
         try:

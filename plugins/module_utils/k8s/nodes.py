@@ -11,8 +11,8 @@ overwritten or mistaken for ours: on a conflict we re-read and decide again.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 
+from ansible_collections.modelarts.lite.plugins.module_utils import times
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError, kube_path
 
@@ -100,10 +100,14 @@ def health(node, expect_driver=None):
     return True, "healthy"
 
 
+def is_control_plane_taint(taint):
+    """Cordon, not-ready, ...: the control plane manages these taints, never us."""
+    return taint.get("key", "").startswith(L.CONTROL_PLANE_TAINT_PREFIX)
+
+
 def user_taints(node):
-    """The node's taints without the control plane's own (cordon, not-ready, ...)."""
-    return [t for t in (node.get("spec") or {}).get("taints") or []
-            if not t.get("key", "").startswith("node.kubernetes.io/")]
+    """The node's taints without the control plane's own."""
+    return [t for t in (node.get("spec") or {}).get("taints") or [] if not is_control_plane_taint(t)]
 
 
 def user_labels(node):
@@ -151,7 +155,7 @@ def summary(node):
         "npu_allocatable": allocatable,
         "node_pool": labels.get(L.NODE_POOL_NAME),
         "labels": user_labels(node),
-        "taints": [_taint_view(t) for t in user_taints(node)],
+        "taints": [taint_view(t) for t in user_taints(node)],
     }
 
 
@@ -162,7 +166,7 @@ def not_joined_summary():
             "npu_capacity": None, "npu_allocatable": None, "labels": {}, "taints": []}
 
 
-def _taint_view(taint):
+def taint_view(taint):
     view = {"key": taint.get("key"), "effect": taint.get("effect")}
     if taint.get("value") not in (None, ""):
         view["value"] = taint["value"]
@@ -170,10 +174,6 @@ def _taint_view(taint):
 
 
 # -- patches (pure) --------------------------------------------------------------------------------
-
-def now_text():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 def cordon_patch(node, owner=L.DEFAULT_OWNER, reason="", when=None):
     """The patch that cordons ``node`` and records that we did, or None when already cordoned.
@@ -184,7 +184,7 @@ def cordon_patch(node, owner=L.DEFAULT_OWNER, reason="", when=None):
     return {"metadata": {"resourceVersion": _metadata(node).get("resourceVersion"),
                          "annotations": {L.CORDONED_BY: owner or L.DEFAULT_OWNER,
                                          L.CORDON_REASON: reason or "cordoned",
-                                         L.CORDONED_AT: when or now_text()}},
+                                         L.CORDONED_AT: when or times.iso_now()}},
             "spec": {"unschedulable": True}}
 
 
@@ -237,7 +237,7 @@ def desired_taints(node, wanted, purge=False, protected=()):
         ident = (taint.get("key"), taint.get("effect"))
         if ident in wanted_by_id:
             result.append(_with_value(taint, wanted_by_id.pop(ident)))
-        elif taint.get("key", "").startswith("node.kubernetes.io/") or not purge or ident in protected:
+        elif is_control_plane_taint(taint) or not purge or ident in protected:
             result.append(taint)
     for taint in wanted_by_id.values():
         result.append(_with_value({"key": taint["key"], "effect": taint["effect"]}, taint))
@@ -277,7 +277,7 @@ def _apply_with_reread(kube, node, build):
 
 def cordon(kube, node, owner=L.DEFAULT_OWNER, reason=""):
     """Cordon (claiming ownership) unless already cordoned. Returns (node, changed)."""
-    when = now_text()
+    when = times.iso_now()
     return _apply_with_reread(kube, node, lambda n: cordon_patch(n, owner, reason, when))
 
 

@@ -106,6 +106,16 @@ def test_429_retried_on_post_honouring_retry_after():
     assert "Authorization" in second["headers"]
 
 
+def test_requests_are_counted_by_method_once_each_retries_not_counted():
+    clock = FakeClock()
+    client = make_client([err(429, {"error_code": "APIG.0308"}, **{"Retry-After": "1"}), ok({"job_id": "j1"}), ok({}),
+                          ok({})], clock=clock)
+    client.request("POST", "/v2/p/pools/x/nodes/batch-reboot", body={"nodeNames": ["n"]})
+    client.request("get", "/v2/p/pools/x")
+    client.request("GET", "/v2/p/pools/y")
+    assert client.calls.snapshot() == {"POST": 1, "GET": 2} and len(client._session.calls) == 4
+
+
 def test_429_exhausted_raises_throttled_with_details():
     clock = FakeClock()
     script = [err(429, {"error_code": "APIG.0308", "error_msg": "over ratelimit"}) for _i in range(3)]

@@ -37,14 +37,6 @@ def sent(client, index=0):
      {"tags": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]}, "application/json"),
     (lambda c: pools.remove_pool_tags(c, "pool-1", ["a"]), "DELETE", V1 + "/pools/pool-1/tags/delete",
      {"tags": [{"key": "a"}]}, "application/json"),
-    (lambda c: pools.create_node_pool(c, "pool-1", {"kind": "NodePool"}), "POST", V2 + "/pools/pool-1/nodepools",
-     {"kind": "NodePool"}, "application/json"),
-    (lambda c: pools.show_node_pool(c, "pool-1", "np-a"), "GET", V2 + "/pools/pool-1/nodepools/np-a", None,
-     "application/json"),
-    (lambda c: pools.patch_node_pool(c, "pool-1", "np-a", {"spec": {}}), "PATCH",
-     V2 + "/pools/pool-1/nodepools/np-a", {"spec": {}}, "application/merge-patch+json"),
-    (lambda c: pools.delete_node_pool(c, "pool-1", "np-a"), "DELETE", V2 + "/pools/pool-1/nodepools/np-a", None,
-     "application/json"),
     (lambda c: pools.show_node(c, "pool-1", "node 1"), "GET", V2 + "/pools/pool-1/nodes/node%201", None,
      "application/json"),
     (lambda c: pools.batch_delete_nodes(c, "pool-1", ("n1", "n2")), "POST", V2 + "/pools/pool-1/nodes/batch-delete",
@@ -59,11 +51,6 @@ def sent(client, index=0):
     (lambda c: pools.batch_update_nodes(c, "pool-1", ["n1"], driver={"version": "v2", "updateStrategy": "idle"}),
      "POST", V2 + "/pools/pool-1/nodes/batch-update",
      {"nodeNames": ["n1"], "driver": {"version": "v2", "updateStrategy": "idle"}}, "application/json"),
-    (lambda c: pools.batch_lock_nodes(c, "pool-1", ["n1"]), "POST", V2 + "/pools/pool-1/nodes/batch-lock",
-     {"nodeNames": ["n1"], "actions": ["delete"]}, "application/json"),
-    (lambda c: pools.batch_unlock_nodes(c, "pool-1", ["n1"]), "POST", V2 + "/pools/pool-1/nodes/batch-unlock",
-     {"nodeNames": ["n1"], "actions": ["delete"]}, "application/json"),
-    (lambda c: pools.show_order(c, "order.p-abcde"), "GET", V1 + "/orders/order.p-abcde", None, "application/json"),
     (lambda c: pools.show_pool_job(c, "job-1"), "GET", V2 + "/jobs/job-1", None, "application/json"),
     (pools.show_plugin_template, "GET", V1 + "/plugintemplates/npu-driver", None, "application/json"),
 ])
@@ -82,10 +69,6 @@ def test_lists_and_queries():
     assert pools.list_nodes(client, "pool-1") == [{"n": 1}, {"n": 2}]
     assert sent(client, 1)[1] == V2 + "/pools/pool-1/nodes?continue=c"
 
-    client = make_client([ok({"count": 1, "items": [{"orderName": "o1"}]})])
-    assert pools.list_orders(client, involved_name="pool-1") == [{"orderName": "o1"}]
-    assert sent(client)[1] == V1 + "/orders?involvedName=pool-1&limit=100&offset=0&resource=pools"
-
 
 def test_find_pool_by_display_name_or_id():
     items = {"items": [{"metadata": {"name": "train-a-0123", "labels": {"os.modelarts/name": "train-a"}}},
@@ -100,11 +83,23 @@ def test_find_pool_by_display_name_or_id():
         pools.find_pool(make_client([ok(dup)]), "train-a")
 
 
-def test_get_pool_returns_none_only_when_missing():
+def test_get_node_returns_none_only_when_missing():
     missing = FakeResponse(404, {"error_code": "ModelArts.50015001", "error_msg": "not found"})
-    assert pools.get_pool(make_client([missing]), "p") is None
+    assert pools.get_node(make_client([missing]), "p", "n") is None
     with pytest.raises(NotFoundError):
         pools.show_pool(make_client([missing]), "p")
+
+
+def test_nodes_by_name_or_ip_and_the_default_node_pool_name():
+    records = [{"metadata": {"name": "n-a"}, "status": {"privateIp": "10.0.0.1"}},
+               {"metadata": {"name": "n-b"}, "status": {"privateIp": "10.0.0.2"}}]
+    assert [r["metadata"]["name"] for r in pools.nodes_by_name_or_ip(records, ["10.0.0.2", "n-a", "n-b"], "p")] \
+        == ["n-b", "n-a"]
+    with pytest.raises(ValidationError, match="pool p has no node 'x', '10.9.9.9'") as error:
+        pools.nodes_by_name_or_ip(records, ["x", "n-a", "10.9.9.9"], "p")
+    assert error.value.option == "nodes"
+    assert pools.node_pool_of_entry({"flavor": "f"}) == pools.default_node_pool_name("f") == "f-default"
+    assert pools.node_pool_of_entry({"flavor": "f", "nodePool": "np"}) == "np"
 
 
 def test_pool_tags_normalised():
@@ -154,4 +149,3 @@ def test_spec_resources_and_labels():
     assert pools.spec_resources({"spec": {"resources": [{"flavor": "f"}]}}) == [{"flavor": "f"}]
     node = {"metadata": {"labels": {"os.modelarts.node/nodepoolname": "np-a"}}}
     assert pools.node_pool_of_node(node) == "np-a"
-    assert pools.pool_order_name({"metadata": {"labels": None}}) is None

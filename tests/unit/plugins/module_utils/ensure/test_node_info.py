@@ -130,4 +130,4 @@ def test_node_pool_filter_and_its_warning(pool):
 def test_unknown_node_is_refused(pool):
     with pytest.raises(ValidationError) as error:
         node_info(pool, nodes=["node-a", "10.9.9.9"])[0]
-    assert "has no node(s) 10.9.9.9" in str(error.value) and error.value.option == "nodes"
+    assert "has no node '10.9.9.9'" in str(error.value) and error.value.option == "nodes"

@@ -10,14 +10,21 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout as R
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_window as W
+from ansible_collections.modelarts.lite.plugins.module_utils.clients import CallCounter, Clients
+from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as R
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import policy as P
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import run as RUN
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import speed
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import window as W
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.config import RolloutConfig
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     PreconditionError,
     TransportError,
     ValidationError,
 )
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.client import KubeConflictError, KubeNotFoundError
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import PoolLock
 
@@ -45,7 +52,8 @@ class FakePool:
         self.upgrades = {}
         self.failing = set(failing)
         self.durations = durations or {}
-        self.calls = {"list": 0, "show": 0, "batch_update": 0}
+        self.modelarts_calls = {"list": 0, "show": 0, "batch_update": 0}
+        self.calls = CallCounter()         # the KubeClient surface
         self.batch_names = []
         self.unavailable_log = []
         self.leases = {}
@@ -89,17 +97,17 @@ class FakePool:
 
     # -- ModelArts ---------------------------------------------------------------------------------
     def list_nodes(self, client, pool_id, limit=None):
-        self.calls["list"] += 1
+        self.modelarts_calls["list"] += 1
         self.advance()
         return json.loads(json.dumps(list(self.records.values())))
 
     def show_node(self, client, pool_id, name):
-        self.calls["show"] += 1
+        self.modelarts_calls["show"] += 1
         self.advance()
         return json.loads(json.dumps(self.records[name]))
 
     def batch_update_nodes(self, client, pool_id, names, driver=None, **kwargs):
-        self.calls["batch_update"] += 1
+        self.modelarts_calls["batch_update"] += 1
         self.batch_names.extend(names)
         for name in names:
             self.upgrades[name] = (self.clock(), driver["version"])
@@ -185,15 +193,14 @@ def config(**extra):
               "window": None, "drain_timeout": 60, "node_timeout": 600, "poll_interval": 1.0,
               "lease_duration": 30}
     values.update(extra)
-    return values
+    return RolloutConfig(**values)
 
 
 def engine(pool, clock, wall=None, **extra):
     def sleep(seconds):
         clock.now += seconds
-    rollout = R.Rollout(None, pool, "pool-1", config(**extra), clock=clock, wall=wall or clock, sleep=sleep,
+    return Engine.build(None, pool, "pool-1", config(**extra), clock=clock, wall=wall or clock, sleep=sleep,
                         lock=FakeLock())
-    return rollout
 
 
 @pytest.fixture
@@ -201,9 +208,9 @@ def fake_api(monkeypatch):
     holder = {}
 
     def install(pool):
-        monkeypatch.setattr(R.api, "list_nodes", pool.list_nodes)
-        monkeypatch.setattr(R.api, "get_node", pool.show_node)
-        monkeypatch.setattr(R.api, "batch_update_nodes", pool.batch_update_nodes)
+        monkeypatch.setattr(pools, "list_nodes", pool.list_nodes)
+        monkeypatch.setattr(pools, "get_node", pool.show_node)
+        monkeypatch.setattr(pools, "batch_update_nodes", pool.batch_update_nodes)
         holder["pool"] = pool
         return pool
     return install
@@ -217,17 +224,17 @@ def plan_and_run(rollout, pool):
 # -- pure helpers ------------------------------------------------------------------------------------
 
 def test_budgets_count_or_percentage_round_down_minimum_one():
-    assert R.parse_budget("2", 10, "max_unavailable") == 2
-    assert R.parse_budget("25%", 10, "max_unavailable") == 2
-    assert R.parse_budget("5%", 10, "max_unavailable") == 1
+    assert P.parse_budget("2", 10, "max_unavailable") == 2
+    assert P.parse_budget("25%", 10, "max_unavailable") == 2
+    assert P.parse_budget("5%", 10, "max_unavailable") == 1
     for bad in ("0", "-1", "abc", "0%", "150%"):
         with pytest.raises(ValidationError):
-            R.parse_budget(bad, 10, "max_unavailable")
+            P.parse_budget(bad, 10, "max_unavailable")
 
 
 def test_expected_duration_counts_canary_waves():
-    assert R.expected_duration(10, 1, 3, 100) == 100 + 300
-    assert R.expected_duration(10, 0, 3, 100) == 400
+    assert P.expected_duration(10, 1, 3, 100) == 100 + 300
+    assert P.expected_duration(10, 0, 3, 100) == 400
 
 
 def test_window_crossing_midnight_and_days():
@@ -277,7 +284,7 @@ def test_sliding_window_no_wave_barrier_and_budget(fake_api):
         assert elapsed < waves, (elapsed, waves)
     # ModelArts calls per node: a GET (or a list) to confirm, a background list now and then,
     # batch-updates shared.
-    calls = pool.calls["list"] + pool.calls["show"] + pool.calls["batch_update"]
+    calls = pool.modelarts_calls["list"] + pool.modelarts_calls["show"] + pool.modelarts_calls["batch_update"]
     assert calls <= 4 * 6, pool.calls
 
 
@@ -296,7 +303,7 @@ def test_two_node_writes_and_steps_chained_within_a_cycle(fake_api, monkeypatch)
 
     def patch(path, body):
         node = path.rsplit("/", 1)[1]
-        patches.setdefault(node, []).append(json.loads(body["metadata"]["annotations"][R.STATE_ANNOTATION])["phase"])
+        patches.setdefault(node, []).append(json.loads(body["metadata"]["annotations"][L.DRIVER_UPGRADE])["phase"])
         events.append((clock(), "cordon" if (body.get("spec") or {}).get("unschedulable") else "write", node))
         return original_patch(path, body)
 
@@ -304,7 +311,7 @@ def test_two_node_writes_and_steps_chained_within_a_cycle(fake_api, monkeypatch)
         events.extend((clock(), "upgrade", pool.records[name]["status"]["privateIp"]) for name in names)
         return original_batch(client, pool_id, names, driver=driver, **kwargs)
     pool.merge_patch = patch
-    monkeypatch.setattr(R.api, "batch_update_nodes", batch)
+    monkeypatch.setattr(pools, "batch_update_nodes", batch)
     report = plan_and_run(engine(pool, clock, max_unavailable="1"), pool)
     assert report["status"] == R.SUCCEEDED
     assert patches == {ip: [R.CORDONED, R.DONE] for ip in pool.nodes}, patches
@@ -370,7 +377,7 @@ def test_failure_budget_leaves_failed_node_cordoned(fake_api):
     assert report["status"] == R.RUN_FAILED and "max_failed_nodes" in report["stop_reason"]
     failed_node = pool.nodes[pool.records[first]["status"]["privateIp"]]
     assert failed_node["spec"]["unschedulable"] is True
-    state = json.loads(failed_node["metadata"]["annotations"][R.STATE_ANNOTATION])
+    state = json.loads(failed_node["metadata"]["annotations"][L.DRIVER_UPGRADE])
     assert state["phase"] == R.FAILED and "Abnormal" in state["reason"]
     assert pool.batch_names == [first], "nothing starts past the budget"
 
@@ -411,12 +418,12 @@ def test_resume_classifies_half_done_nodes(fake_api):
     # node-0: cordoned by a rollout, not upgraded.  node-1: upgraded, still cordoned.
     # node-2: done earlier.  node-3: cordoned by an operator.  node-4: untouched.
     pool.nodes[ips["node-0"]]["spec"]["unschedulable"] = True
-    pool.nodes[ips["node-0"]]["metadata"]["annotations"].update(owner, **{R.STATE_ANNOTATION: state("cordoned")})
+    pool.nodes[ips["node-0"]]["metadata"]["annotations"].update(owner, **{L.DRIVER_UPGRADE: state("cordoned")})
     pool.nodes[ips["node-1"]]["spec"]["unschedulable"] = True
-    pool.nodes[ips["node-1"]]["metadata"]["annotations"].update(owner, **{R.STATE_ANNOTATION: state("upgrading")})
+    pool.nodes[ips["node-1"]]["metadata"]["annotations"].update(owner, **{L.DRIVER_UPGRADE: state("upgrading")})
     pool.nodes[ips["node-1"]]["metadata"]["labels"][DRIVER_LABEL] = NEW
     pool.records["node-1"]["status"]["driver"]["version"] = NEW
-    pool.nodes[ips["node-2"]]["metadata"]["annotations"][R.STATE_ANNOTATION] = state("done")
+    pool.nodes[ips["node-2"]]["metadata"]["annotations"][L.DRIVER_UPGRADE] = state("done")
     pool.nodes[ips["node-2"]]["metadata"]["labels"][DRIVER_LABEL] = NEW
     pool.records["node-2"]["status"]["driver"]["version"] = NEW
     pool.nodes[ips["node-3"]]["spec"]["unschedulable"] = True
@@ -467,7 +474,7 @@ SNT9B23 = "modelarts.bm.npu.arm.16snt9b23.d"
 
 
 def test_compatibility_accepts_a_matching_chain():
-    from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_compat as C
+    from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat as C
     problems, facts = C.check(MATRIX, NEW, [SNT9B], "8.2.RC1",
                               ["pytorch_2.6.0-cann_8.2.rc1-py_3.11-hce_2.0.2506-aarch64-snt9b"])
     assert problems == [] and facts["hardware"] == ["Snt9b"] and facts["cann"] == ["8.2.RC1"]
@@ -475,7 +482,7 @@ def test_compatibility_accepts_a_matching_chain():
 
 
 def test_compatibility_names_each_broken_link():
-    from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_compat as C
+    from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat as C
     assert "does not support hardware Snt9b23" in C.check(MATRIX, NEW, [SNT9B23])[0][0]
     assert "ships with firmware 7.5.0.5.220" in C.check(MATRIX, "7.1.0.9.220-24.1.0.3", [SNT9B])[0][0]
     assert "CANN 7.0.0 (cann_version) does not run" in C.check(MATRIX, NEW, [SNT9B], "7.0.0")[0][0]
@@ -491,7 +498,7 @@ def test_shipped_compatibility_data_covers_the_offered_versions():
     """files/compatibility.yml accepts every version the ModelArts catalogue offers for its chip."""
     import os
     import yaml
-    from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_compat as C
+    from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat as C
     root = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..")
     with open(os.path.join(root, "roles", "rolling_driver_upgrade", "files", "compatibility.yml")) as handle:
         matrix = yaml.safe_load(handle)
@@ -541,21 +548,27 @@ def test_paused_canary_stays_paused_without_approval(fake_api):
 
 # -- the module entry point (pre-flight refusals change nothing) ---------------------------------------
 
+class FakeCloud:
+    """The CloudClient surface run_rollout reads itself (the calls go through the patched pools functions)."""
+
+    def __init__(self):
+        self.calls = CallCounter()
+
+
 def run_rollout(pool, params, check_mode=False):
     """lite_rollout's ensure function, with the clients LiteModule would have resolved."""
-    clients = Clients(cloud=object(), kube=pool, pool={"metadata": {"name": "pool-1"}, "status": {"phase": "Running"}})
+    clients = Clients(cloud=FakeCloud(), kube=pool, pool={"metadata": {"name": "pool-1"}, "status": {"phase": "Running"}})
     params = dict({"pool": "pool-1", "driver_version": NEW, "max_unavailable": "2", "canary_nodes": 0,
                    "max_failed_nodes": 0, "drain_timeout": 60, "node_timeout": 600, "poll_interval": 1.0,
                    "lease_duration": 30, "wait_timeout": 3600}, **params)
-    return R.run_rollout(clients, params, check_mode)
+    return RUN.run_rollout(clients, params, check_mode)
 
 
 @pytest.fixture
 def preflight(monkeypatch, fake_api):
     def install(pool):
         fake_api(pool)
-        monkeypatch.setattr(R.api, "npu_driver_versions", lambda client: [OLD, NEW])
-        monkeypatch.setattr(R, "count_calls", lambda client, counts, name: None)
+        monkeypatch.setattr(pools, "npu_driver_versions", lambda client: [OLD, NEW])
         return pool
     return install
 
@@ -638,31 +651,29 @@ def test_the_node_watch_replaces_node_lists_and_its_events_cut_the_wait(fake_api
             return original(path, query, limit)
         pool.list_items = list_items
         rollout = engine(pool, clock, poll_interval=5.0)
+        node_watch = FakeNodeWatch(pool)
         if with_watch:
-            rollout.node_watch, rollout.changes = FakeNodeWatch(pool), BusyChanges()
+            rollout.reader.watch = speed.ClusterWatch(node_watch, BusyChanges())
         report = plan_and_run(rollout, pool)
         assert report["status"] == R.SUCCEEDED
         assert max(len(u) for _t, u in pool.unavailable_log) == 2
-        return clock.now - rollout.started_mono, lists.count("/api/v1/nodes"), rollout
+        return clock.now - rollout.started_mono, lists.count("/api/v1/nodes"), node_watch
 
     polled, polled_lists, _polled_rollout = run(False)
-    watched, watched_lists, rollout = run(True)
+    watched, watched_lists, node_watch = run(True)
     # Two slots, four 11 s nodes: 22 s is the limit. Polling every 5 s notices each finish up to
     # 5 s late; with events the loop looks again after a tenth of the interval.
-    assert watched <= 22 + 2 * 5 * R.MIN_CYCLE_SHARE + 1, watched
+    assert watched <= 22 + 2 * 5 * speed.MIN_CYCLE_SHARE + 1, watched
     assert watched < polled, (watched, polled)
     # One real list (the first cycle; the next resync is RESYNC_SECONDS away), the cache after that.
     assert watched_lists == 1 and polled_lists > 4, (watched_lists, polled_lists)
-    assert rollout.node_watch.reads > 0
+    assert node_watch.reads > 0
 
 
-def test_own_writes_win_over_a_watch_copy_that_is_behind(fake_api):
-    clock = Clock()
-    pool = fake_api(FakePool(clock, 2))
-    rollout = engine(pool, clock)
+def test_own_writes_win_over_a_watch_copy_that_is_behind():
     ours = {"metadata": {"name": "10.0.0.0", "resourceVersion": "9"}, "spec": {"unschedulable": True}}
-    rollout.kube_nodes = {"10.0.0.0": ours}
+    own = {"10.0.0.0": ours}
     behind = {"metadata": {"name": "10.0.0.0", "resourceVersion": "8"}, "spec": {}}
     ahead = {"metadata": {"name": "10.0.0.0", "resourceVersion": "10"}, "spec": {}}
-    assert rollout._fresher([behind]) == [ours]
-    assert rollout._fresher([ahead]) == [ahead]
+    assert speed.fresher([behind], own) == [ours]
+    assert speed.fresher([ahead], own) == [ahead]

@@ -2,8 +2,8 @@
 import json
 import os
 
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import Journal
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_progress as info
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import progress as info
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.report import Journal
 
 
 def test_reader_returns_each_complete_line_once(tmp_path):

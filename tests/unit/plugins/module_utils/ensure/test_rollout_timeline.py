@@ -4,7 +4,7 @@ from html.parser import HTMLParser
 import pytest
 from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401  (fake_api is a fixture)
 
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout as R
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_timeline as T
 
 

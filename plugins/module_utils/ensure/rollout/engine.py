@@ -1,0 +1,446 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the modelarts.lite collection
+# Apache License 2.0 (see LICENSE)
+"""The rollout loop (the package docstring describes it). The engine reads and writes the world
+only through its three ports (ports.py), asks the policy (policy.py) what may start, and moves
+nodes only through machine.transition. Clock, sleep and wall time are injectable for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ansible_collections.modelarts.lite.plugins.module_utils import times
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import policy as P
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import speed
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.ports import (
+    ClusterReader,
+    NodeWriter,
+    Upgrader,
+)
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.smoke import SmokeCheck
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import ApiError, LiteError, TransportError
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import drain as kdrain
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as knodes
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import LockLostError, PoolLock
+
+# Consecutive poll cycles that may fail on transport errors, throttling or 5xx before the run gives up.
+MAX_CYCLE_ERRORS = 10
+
+
+def transient(error):
+    """A failure the next poll cycle may not meet again: transport, throttling, 5xx."""
+    if isinstance(error, TransportError):
+        return True
+    status = getattr(error, "status", None) or 0
+    return isinstance(error, ApiError) and (status == 429 or status >= 500)
+
+
+def never():
+    return False
+
+
+class Engine:
+    """Plan and run a rolling driver upgrade of one pool.
+
+    ``stop_requested``: called once per cycle; once it returns True no new node starts, the nodes
+    in flight finish, and the run ends ``stopped``. The default never asks to stop.
+    """
+
+    def __init__(self, pool_id, config, reader, writer, upgrader, lock, journal=None, clock=time.monotonic,
+                 wall=time.time, sleep=time.sleep, stop_requested=never):
+        self.pool_id = pool_id
+        self.config = config
+        self.target = config.target
+        self.run_id = config.run_id
+        self.reader, self.writer, self.upgrader = reader, writer, upgrader
+        self.lock = lock
+        self.journal = journal or (lambda event: None)
+        self.clock, self.wall, self.sleep = clock, wall, sleep
+        self.stop_requested = stop_requested
+        self.policy = None
+        self.tracks = []
+        self.by_kube_name = {}
+        self.kube_nodes = {}
+        self.records = {}
+        self.pdbs = []
+        self.stop_reason = None
+        self.status = None
+        self.canary_passed = False
+        self.upgrades_refused = False
+        self.node_seconds = []
+        self.started_wall = None
+        self.started_mono = None
+        self.run_deadline = None
+
+    @classmethod
+    def build(cls, cloud, kube, pool_id, config, journal=None, clock=time.monotonic, wall=time.time,
+              sleep=time.sleep, lock=None, watch=None, stop_requested=never):
+        """The engine over the real ports of ``cloud`` and ``kube`` (and the pool's Lease)."""
+        lock = lock or PoolLock(kube, pool_id, config.run_id, config.lease_duration, owner=config.owner, clock=wall)
+        return cls(pool_id, config, ClusterReader(cloud, kube, pool_id, clock, watch), NodeWriter(kube, config.run_id,
+                   config.target, wall), Upgrader(cloud, pool_id), lock, journal, clock, wall, sleep, stop_requested)
+
+    def emit(self, kind, message, track=None, **fields):
+        self.journal(R.event(self.wall(), kind, message, track, **fields))
+
+    # -- planning ----------------------------------------------------------------------------------
+
+    def plan(self, records, kube_nodes, pods, pdbs, selected):
+        """Classify every selected node from the cluster itself (resume included); order them."""
+        self.records = {r["metadata"]["name"]: r for r in records}
+        self.kube_nodes = {n["metadata"]["name"]: n for n in kube_nodes}
+        self.pdbs = pdbs
+        self.policy = P.Policy(self.config, kube_nodes, len(self.kube_nodes) or len(records))
+        pods_by_node = {}
+        for pod in pods:
+            pods_by_node.setdefault((pod.get("spec") or {}).get("nodeName"), []).append(pod)
+        tracks = []
+        for record in selected:
+            track = M.Track(record, self.kube_nodes.get((record.get("status") or {}).get("privateIp")), self.target)
+            M.classify(track, self.kube_nodes.get(track.kube_name), pods_by_node.get(track.kube_name, []), pdbs,
+                       self.config, self.clock())
+            tracks.append(track)
+        self.tracks = P.ordered(tracks, self.target)
+        self.by_kube_name = {t.kube_name: t for t in self.tracks}
+        done_before = sum(1 for t in self.tracks if t.phase == M.ALREADY and t.resumed)
+        for track in self.policy.canary.choose(self.tracks, done_before):
+            track.canary = True
+        self.canary_passed = self.policy.canary.passed(self.tracks)
+        return self.tracks
+
+    def plan_report(self):
+        return R.plan_report(self.tracks, self.policy, self.pdbs, self.config.expected_node_seconds)
+
+    @property
+    def max_unavailable(self):
+        return self.policy.max_unavailable
+
+    # -- node state ----------------------------------------------------------------------------------
+
+    def _set(self, track, phase, message, reason=None, write=True, **write_args):
+        """Write the node's state (unless ``write`` is false), then make the transition."""
+        if write:
+            self.kube_nodes[track.kube_name] = self.writer.write(self.kube_nodes.get(track.kube_name), track, phase,
+                                                                 reason=reason, **write_args)
+        M.transition(track, phase, self.emit, message, reason)
+
+    def _write_all(self, writes):
+        self.kube_nodes.update(self.writer.write_all(self.kube_nodes, writes))
+
+    def _fail(self, track, reason):
+        track.ended = self.wall()
+        message = "%s (%s) FAILED: %s; left cordoned" % (track.name, track.kube_name, reason)
+        try:
+            self._set(track, M.FAILED, message, reason=reason)
+        except LiteError as error:   # the failure is what matters; the annotation is best effort
+            M.transition(track, M.FAILED, self.emit, message,
+                         "%s (state annotation not written: %s)" % (reason, error))
+        stop = self.policy.failure_stop(track, reason, self.failed_count())
+        if stop:
+            self._stop(*stop)
+        self.emit("tally", R.tally_text(self.tracks))
+
+    def failed_count(self):
+        return sum(1 for t in self.tracks if t.phase == M.FAILED)
+
+    def _stop(self, status, reason, override=False):
+        if self.stop_reason is None or override:
+            self.stop_reason = reason
+            self.status = status
+            self.emit("stop", "no new nodes will start: %s" % reason, status=status)
+
+    # -- the steps of a node ----------------------------------------------------------------------
+
+    def _launch(self, tracks):
+        """Cordon (with the state) every node given, in one concurrent batch of writes."""
+        self._write_all([(t, M.CORDONED, {"cordon": not knodes.is_cordoned(self.kube_nodes[t.kube_name])})
+                         for t in tracks])
+        for track in tracks:
+            track.started = self.wall()
+            track.launched_at = self.clock()
+            self._set(track, M.CORDONED, "%s (%s) cordoned%s, draining" % (
+                track.name, track.kube_name, " [canary]" if track.canary else ""), write=False)
+
+    def _step_drains(self, draining, pods=None):
+        """Advance the draining nodes given by one eviction pass; returns the nodes now drained.
+        ``pods`` is a ``pods_by_node`` snapshot taken after their cordon (listed here when None)."""
+        if not draining:
+            return []
+        if pods is None:
+            pods = self.reader.pods([t.kube_name for t in draining])
+        drained = []
+        for track in draining:
+            node_pods = pods.get(track.kube_name, [])
+            if track.drain is None:
+                plan = kdrain.plan_drain(node_pods, self.pdbs, self.config.force, self.config.delete_emptydir_data)
+                if plan[kdrain.REFUSE]:
+                    self._fail(track, kdrain.refusal_summary(track.kube_name, plan[kdrain.REFUSE]))
+                    continue
+                track.drain = kdrain.NodeDrain(track.kube_name, plan, self.config.drain_timeout,
+                                               self.config.grace_period, clock=self.clock)
+            try:
+                finished = self.writer.drain_pass(track.drain, node_pods)
+            except (TransportError, ApiError) as error:
+                if transient(error):     # an API outage is the cycle's to ride out, not the node's failure
+                    raise
+                track.evicted = track.drain.report()["evicted"]
+                self._fail(track, str(error))
+                continue
+            except LiteError as error:   # PDB still refusing or pods still terminating at drain_timeout
+                track.evicted = track.drain.report()["evicted"]
+                self._fail(track, str(error))
+                continue
+            if finished:
+                track.evicted = track.drain.report()["evicted"]
+                drained.append(track)
+        return drained
+
+    def _start_upgrades(self, tracks):
+        """One batch-update for every node drained in this cycle. No state write here: the Node keeps
+        "cordoned" until done; a rerun tells an upgrade that went out from one that did not by the
+        ModelArts driver phase (Pending/Updating) or version. The phase changes only once the call
+        went out: a call that failed leaves its nodes to be retried, failed or parked."""
+        if not tracks:
+            return
+        if self.upgrades_refused:
+            return self._park(tracks)
+        names = [t.name for t in tracks]
+        try:
+            result = self.upgrader.start(names, self.target)
+        except ApiError as error:
+            if error.status == 400:
+                return self._refused_call(tracks, error)
+            for track in tracks:
+                self._fail(track, "ModelArts refused the driver upgrade: %s" % (error.error_msg or error))
+            return None
+        except TransportError as error:
+            for track in tracks:
+                self._fail(track, "the batch-update call may not have reached ModelArts (%s); rerun with "
+                                  "retry_failed=true once the node is idle" % error.reason)
+            return None
+        refused = set(result.get("failNodeNames") or [])
+        for track in tracks:
+            track.upgrade_started = self.clock()
+            self._set(track, M.UPGRADING, "%s (%s) drained (%d pod(s) evicted), driver upgrade to %s started"
+                      % (track.name, track.kube_name, len(track.evicted), self.target), write=False)
+            if track.name in refused:
+                self._fail(track, "ModelArts refused to upgrade the driver (the node must be Available with its "
+                                  "driver Running)")
+        return None
+
+    def _refused_call(self, tracks, error):
+        """A 400 answers the call itself (its form or the version), not one node: every node would
+        meet it, so the whole run stops here instead of failing node after node."""
+        self.upgrades_refused = True
+        body = self.upgrader.body([t.name for t in tracks], self.target)
+        self._stop(M.RUN_FAILED, "ModelArts refused the batch-update driver-upgrade call (%s %s with %s): HTTP 400 %s%s. "
+                   "The rollout stops: no other node starts, and the drained nodes stay cordoned (a rerun resumes "
+                   "them). See docs/api-contract.md for the call's wire form and the version the node pool accepts"
+                   % (error.method or "POST", error.path or "batch-update", json.dumps(body, sort_keys=True),
+                      error.error_code or "", ": %s" % error.error_msg if error.error_msg else ""), override=True)
+        self._park(tracks + [t for t in self.tracks if t.phase == M.CORDONED and t not in tracks])
+
+    def _park(self, tracks):
+        for track in tracks:
+            self._set(track, M.PARKED, "%s (%s) parked: drained and cordoned, its upgrade not started (%s)"
+                      % (track.name, track.kube_name, "the batch-update call was refused"),
+                      reason="the batch-update call was refused; a rerun resumes it", write=False)
+
+    def _advance_upgrades(self):
+        active = [t for t in self.tracks if t.phase in (M.UPGRADING, M.VERIFYING)]
+        if not active:
+            return
+        for track in active:
+            node = self.kube_nodes.get(track.kube_name)
+            if track.phase == M.UPGRADING and M.kube_upgraded(node, self.target) \
+                    and compat.norm(knodes.driver_version(node)) == compat.norm(self.target):
+                self._verifying(track, "Kubernetes")
+        confirming = [t for t in active if t.phase == M.VERIFYING and not t.cloud_confirmed]
+        listed_at = self.reader.cloud_listed_at
+        background_due = listed_at is None or self.clock() - listed_at >= self._background_interval()
+        if confirming or (background_due and any(t.phase == M.UPGRADING for t in active)):
+            records, complete = self.reader.cloud_nodes(None if background_due else [t.name for t in confirming])
+            if complete:
+                self.records = records
+            else:
+                self.records.update(records)
+            for track in active:
+                record = self.records.get(track.name)
+                reason = M.cloud_failure(record)
+                if reason:
+                    self._fail(track, "driver upgrade failed: %s" % reason)
+                elif M.cloud_upgraded(record, self.target):
+                    track.cloud_confirmed = True
+                    if track.phase == M.UPGRADING:
+                        self._verifying(track, "ModelArts")
+        finishing = []
+        for track in active:
+            if track.phase != M.VERIFYING:
+                continue
+            if track.cloud_confirmed and M.kube_upgraded(self.kube_nodes.get(track.kube_name), self.target):
+                track.after = M.cloud_driver(self.records.get(track.name)).get("version") or self.target
+                if self.config.smoke_command:
+                    self._start_smoke(track)
+                else:
+                    finishing.append(track)
+        self._finish(finishing)
+
+    def _verifying(self, track, source):
+        self._set(track, M.VERIFYING, "%s (%s): %s shows driver %s; verifying the node" % (
+            track.name, track.kube_name, source, self.target), write=False)
+
+    def _background_interval(self):
+        """Seconds between ModelArts lists that only look for failed upgrades: about one node duration."""
+        interval = float(self.config.poll_interval)
+        if self.node_seconds:
+            ordered = sorted(self.node_seconds)
+            return max(interval, ordered[len(ordered) // 2])
+        return interval * 10
+
+    def _timeouts(self):
+        limit = float(self.config.node_timeout)
+        for track in self.tracks:
+            if track.phase in (M.UPGRADING, M.VERIFYING) and track.launched_at is not None \
+                    and self.clock() - (track.upgrade_started or track.launched_at) > limit:
+                node = self.kube_nodes.get(track.kube_name) or {}
+                self._fail(track, "not back after %ss: Ready=%s, NPUs %s/%s, driver label %s" % (
+                    int(limit), knodes.is_ready(node), knodes.npu_counts(node)[1], knodes.npu_counts(node)[0],
+                    knodes.driver_version(node)))
+
+    def _start_smoke(self, track):
+        try:
+            track.smoke = SmokeCheck(self.config.smoke_command, self.pool_id, track, self.target, self.clock())
+        except OSError as error:
+            self._fail(track, "smoke check could not start: %s" % error)
+            return
+        self._set(track, M.SMOKE, "%s (%s) is Ready with driver %s and its NPUs; smoke check running"
+                  % (track.name, track.kube_name, track.after))
+
+    def _advance_smoke(self):
+        limit = float(self.config.smoke_timeout)
+        for track in [t for t in self.tracks if t.phase == M.SMOKE]:
+            outcome = track.smoke.outcome(self.clock(), limit)
+            if outcome is None:
+                continue
+            track.smoke = None
+            code, tail = outcome
+            if code == 0:
+                self._finish([track])
+            else:
+                self._fail(track, "smoke check %s: %s" % (
+                    "timed out after %ss" % int(limit) if code is None else "exited %s" % code, tail or "no output"))
+
+    def _finish(self, tracks):
+        """Mark done and uncordon (our own cordon only) every node given, in one batch of writes."""
+        if not tracks:
+            return
+        self._write_all([(t, M.DONE, {"uncordon": True}) for t in tracks])
+        for track in tracks:
+            track.ended = self.wall()
+            if track.launched_at is not None:
+                self.node_seconds.append(self.clock() - track.launched_at)
+            self._set(track, M.DONE, "%s (%s) upgraded %s -> %s in %ss, uncordoned" % (
+                track.name, track.kube_name, track.before, track.after,
+                int(track.ended - track.started) if track.started else "?"), write=False)
+            self.emit("tally", R.tally_text(self.tracks))
+
+    # -- slots -------------------------------------------------------------------------------------
+
+    def unavailable_nodes(self):
+        return P.unavailable_nodes(self.kube_nodes, self.by_kube_name)
+
+    def _fill_slots(self):
+        """Cordon the pending nodes the policy lets start; returns them."""
+        if not self.stop_reason and self.stop_requested():
+            self._stop(M.STOPPED, "a stop was requested")
+        if self.stop_reason:
+            return []
+        names = self.unavailable_nodes()
+        decision = self.policy.decide(P.Snapshot(
+            tracks=self.tracks, unavailable=names, per_pool=P.unavailable_per_node_pool(self.kube_nodes, names),
+            now_utc=times.utc(self.wall()), canary_passed=self.canary_passed,
+            deadline_passed=self.run_deadline is not None and self.clock() >= self.run_deadline))
+        if decision.canary_passed:
+            self.canary_passed = True
+            self.emit("canary", "canary passed: %s" % ", ".join(t.name for t in self.tracks if t.canary))
+        if decision.stop:
+            self._stop(*decision.stop)
+            return []
+        if decision.launch:
+            self._launch(decision.launch)
+        return decision.launch
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def _cycle(self):
+        """One poll cycle (see the package docstring for what it does and in which order)."""
+        if self.lock.due():
+            self.lock.renew()
+        self.reader.watch.cycle_started()
+        draining = [t for t in self.tracks if t.phase == M.CORDONED]
+        kube_nodes, pods = self.reader.nodes_and_pods([t.kube_name for t in draining], self.kube_nodes)
+        self.kube_nodes = {n["metadata"]["name"]: n for n in kube_nodes}
+        self._start_upgrades(self._step_drains(draining, pods))
+        self._advance_upgrades()
+        self._advance_smoke()
+        self._timeouts()
+        # Pods listed after the cordon: a pod scheduled just before it is not missed.
+        self._start_upgrades(self._step_drains(self._fill_slots()))
+
+    def run(self):
+        self.started_wall, self.started_mono = self.wall(), self.clock()
+        timeout = self.config.run_timeout
+        self.run_deadline = self.started_mono + timeout if timeout else None
+        interval = float(self.config.poll_interval)
+        idle_since = None
+        errors = 0
+        try:
+            while True:
+                cycle_start = self.clock()
+                try:
+                    self._cycle()
+                    errors = 0
+                except (TransportError, ApiError) as error:
+                    # A poll that failed after the client's own retries: the state is on the nodes,
+                    # so the next cycle simply looks again. Persistent failure ends the run.
+                    if not transient(error):
+                        raise
+                    errors += 1
+                    self.emit("warning", "API trouble (%d in a row): %s" % (errors, error))
+                    if errors >= MAX_CYCLE_ERRORS:
+                        raise
+                in_flight = [t for t in self.tracks if t.phase in M.IN_FLIGHT]
+                pending = [t for t in self.tracks if t.phase == M.PENDING]
+                if not in_flight and (not pending or self.stop_reason):
+                    break
+                if not in_flight and pending:
+                    # Nothing of ours is out, yet no slot is free: other nodes are unavailable.
+                    idle_since = idle_since if idle_since is not None else self.clock()
+                    if self.clock() - idle_since > float(self.config.node_timeout):
+                        self._stop(M.BLOCKED, "no slot freed for %ss: %d node(s) of the pool are cordoned or "
+                                   "NotReady" % (int(self.config.node_timeout), len(self.unavailable_nodes())))
+                        break
+                else:
+                    idle_since = None
+                self.reader.watch.pause(interval, cycle_start, self.clock, self.sleep)
+        except LockLostError as error:
+            self._stop(M.RUN_FAILED, str(error))
+        return self.finish()
+
+    def finish(self):
+        """The final report; the journal's "end" event says the same in one line."""
+        if self.started_wall is None:     # nothing to do: the run ends where it starts
+            self.started_wall, self.started_mono = self.wall(), self.clock()
+        if self.status is None:
+            self.status = M.RUN_FAILED if self.policy.budget_stop(self.failed_count()) else M.SUCCEEDED
+        report = R.run_report(self.run_id, self.pool_id, self.target, self.status, self.stop_reason,
+                              self.started_wall, self.wall(), self.tracks, self.policy)
+        self.emit("end", "rollout %s: %s (%s)" % (self.status, R.tally_text(self.tracks),
+                                                  self.stop_reason or "all selected nodes handled"),
+                  status=self.status)
+        return report
