@@ -16,7 +16,6 @@ from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout impo
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import policy as P
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import speed
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.ports import (
     ClusterReader,
     NodeWriter,

@@ -127,7 +127,7 @@ def _run(clients, params, check_mode, run_id, journal):
     if not work:
         report = engine.finish()
         report["api_calls"] = R.api_calls(_calls(clients), calls_before)
-        return dict(result, changed=False, status=report["status"], report=report, summary=R.summary_text(report))
+        return _outcome(dict(result, changed=False), report, engine)
     names = engine.unavailable_nodes()
     if len(names) >= engine.max_unavailable and not any(t.phase in M.IN_FLIGHT for t in engine.tracks):
         raise PreconditionError(
@@ -149,8 +149,13 @@ def _run(clients, params, check_mode, run_id, journal):
     upgraded = sum(1 for t in engine.tracks if t.phase == M.DONE)
     modelarts_calls = sum((calls.get("modelarts") or {}).values())
     report["modelarts_calls_per_upgraded_node"] = round(modelarts_calls / float(upgraded), 2) if upgraded else None
-    result.update(status=report["status"], report=report, summary=R.summary_text(report),
-                  changed=bool(upgraded or any(t.phase == M.FAILED and t.started for t in engine.tracks)))
+    result["changed"] = bool(upgraded or any(t.phase == M.FAILED and t.started for t in engine.tracks))
+    return _outcome(result, report, engine)
+
+
+def _outcome(result, report, engine):
+    """The result of a run that got to its end (``msg`` says why when it ended failed or blocked)."""
+    result.update(status=report["status"], report=report, summary=R.summary_text(report))
     if report["status"] in (M.RUN_FAILED, M.BLOCKED):
         result["msg"] = "rolling driver upgrade %s: %s" % (
             report["status"], report["stop_reason"] or "%d node(s) failed" % engine.failed_count())

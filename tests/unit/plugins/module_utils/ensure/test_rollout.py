@@ -21,6 +21,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.conf
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     PreconditionError,
+    RolloutFailedError,
     TransportError,
     ValidationError,
 )
@@ -677,3 +678,24 @@ def test_own_writes_win_over_a_watch_copy_that_is_behind():
     ahead = {"metadata": {"name": "10.0.0.0", "resourceVersion": "10"}, "spec": {}}
     assert speed.fresher([behind], own) == [ours]
     assert speed.fresher([ahead], own) == [ahead]
+
+
+def test_a_rerun_with_nothing_left_but_a_failed_node_fails_with_its_reason(preflight, tmp_path):
+    clock = Clock()
+    pool = preflight(FakePool(clock, 2))
+    failed = json.dumps({"run": "old", "target": NEW, "phase": "failed", "from": OLD, "reason": "driver Abnormal"})
+    for name, record in pool.records.items():
+        node = pool.nodes[record["status"]["privateIp"]]
+        if name == "node-0":
+            node["spec"]["unschedulable"] = True
+            node["metadata"]["annotations"].update({L.DRIVER_UPGRADE: failed,
+                                                    L.CORDONED_BY: "rolling-driver-upgrade/old"})
+        else:
+            record["status"]["driver"]["version"] = NEW
+            node["metadata"]["labels"][DRIVER_LABEL] = NEW
+    with pytest.raises(RolloutFailedError) as error:
+        run_rollout(pool, {"report_dir": str(tmp_path)})
+    assert "rolling driver upgrade failed" in str(error.value)
+    result = error.value.to_result()
+    assert result["status"] == "failed" and result["changed"] is False and result["report_file"]
+    assert result["report"]["counts"] == {"already": 1, "failed": 1} and pool.batch_names == []
