@@ -42,8 +42,6 @@ def show_pool(client, pool_id):
     return client.request("GET", _v2(client, "pools", pool_id))
 
 
-
-
 def find_pool(client, name, workspace_id=None):
     """The pool whose display name (``os.modelarts/name``) or id (``metadata.name``) is ``name``,
     or None. One list call, filtered here, so it works whether or not labelSelector is honoured."""
@@ -122,18 +120,6 @@ def list_node_pools(client, pool_id):
     return client.request("GET", _v2(client, "pools", pool_id, "nodepools")).get("items") or []
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 # -- nodes ---------------------------------------------------------------------------------------
 
 def list_nodes(client, pool_id, limit=None):
@@ -184,14 +170,7 @@ def batch_update_nodes(client, pool_id, node_names, action=None, driver=None, ta
     return _batch(client, pool_id, "batch-update", body)
 
 
-
-
-
-
 # -- orders, jobs, plugin templates, flavors -------------------------------------------------------
-
-
-
 
 
 def show_pool_job(client, job_id):
@@ -242,8 +221,6 @@ def labels_of(obj):
 
 def pool_display_name(pool):
     return labels_of(pool).get(POOL_NAME_LABEL)
-
-
 
 
 def node_pool_of_node(node):

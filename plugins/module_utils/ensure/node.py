@@ -355,7 +355,7 @@ def _wait_job(clients, params, job_id, deadline, target):
 
 def _wait_gone(clients, params, pool_id, target, deadline):
     clients.cloud.wait_for(lambda: api.get_node(clients.cloud, pool_id, target.name), done=lambda r: r is None,
-                          timeout=deadline.remaining(), describe="node %s to be removed" % target.name)
+                           timeout=deadline.remaining(), describe="node %s to be removed" % target.name)
 
 
 def apply_target(clients, params, pool_id, target, report):
@@ -415,7 +415,7 @@ def ensure_node(clients, params, check_mode):
     for target in targets:
         if params.get("state") == "schedulable" and knodes.is_cordoned(target.kube_node) and not target.uncordon:
             clients.warn("node %s was cordoned by somebody else (no %s annotation); it stays cordoned. Set "
-                        "release_foreign_cordon=true to uncordon it anyway." % (target.name, L.CORDONED_BY))
+                         "release_foreign_cordon=true to uncordon it anyway." % (target.name, L.CORDONED_BY))
     if not targets:
         clients.warn("node_selector %r matches no node of pool %s." % (params.get("node_selector"), pool_id))
 
