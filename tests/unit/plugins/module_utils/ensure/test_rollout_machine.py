@@ -1,7 +1,8 @@
 """The rollout's state machine table, its policy seams, its stop seam, and the one call whose refusal
 stops the whole run (fake pool, virtual clock)."""
 import pytest
-from test_rollout import NEW, Clock, FakePool, engine, fake_api, plan_and_run  # noqa: F401  (fake_api is a fixture)
+# fake_api is a pytest fixture: importing it is what lets the tests below ask for it.
+from test_rollout import NEW, Clock, FakePool, engine, fake_api, plan_and_run  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M

@@ -2,7 +2,8 @@
 from html.parser import HTMLParser
 
 import pytest
-from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401  (fake_api is a fixture)
+# fake_api is a pytest fixture: importing it is what lets the tests below ask for it.
+from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_timeline as T
