@@ -13,6 +13,7 @@ import uuid
 
 from . import catalog
 from .world import iso
+from .wire import UNKNOWN_NODE_PHASE, Wire
 
 POOL_CREATE_SECONDS = 15 * 60
 NODE_CREATE_SECONDS = 10 * 60
@@ -22,6 +23,9 @@ BUSY_RECHECK_SECONDS = 60
 DELETE_SECONDS = 3 * 60
 REBOOT_SECONDS = 5 * 60
 RESET_SECONDS = 10 * 60
+# A reboot or reset job is queued a while before the node goes down: an accepted batch call is no
+# sign that the node has gone down yet (the collection must see it happen, docs/api-contract.yml).
+NODE_JOB_QUEUED_SECONDS = 60
 ORDER_PENDING_SECONDS = 30
 
 DISPLAY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{2,30}[a-z0-9]$")
@@ -58,12 +62,14 @@ def _is_count(value):
 
 
 class Cloud:
-    def __init__(self, world):
+    def __init__(self, world, wire=None):
         self.world = world
         self.state = world.state
+        self.wire = wire or Wire.from_env()
         for kind, handler in (("pool_ready", self._on_pool_ready), ("order_processing", self._on_order_processing),
                               ("node_created", self._on_node_created), ("node_gone", self._on_node_gone),
                               ("pool_gone", self._on_pool_gone), ("driver_step", self._on_driver_step),
+                              ("node_job_started", self._on_node_job_started),
                               ("node_job_done", self._on_node_job_done)):
             world.register_timer(kind, handler)
         # Lite Server (v1 dev-servers, super nodes, scheduled events); imported here: it imports this module.
@@ -129,7 +135,7 @@ class Cloud:
             result.setdefault(phase, []).append({
                 "flavor": flavor, "count": count, "maxCount": count, "nodePool": node_pool,
                 "azs": [{"az": az, "count": n} for az, n in sorted(entry["azs"].items())]})
-        return result
+        return self.wire.resources(result)
 
     def _npu_driver_status(self, pool):
         npu_pools = [np for np in pool["node_pools"].values() if catalog.driver_family(np["resource"]["flavor"])]
@@ -167,6 +173,8 @@ class Cloud:
         driver = self._npu_driver_status(pool)
         if driver:
             status["driver"] = {"npu": driver}
+        if "missing_pool_phase" in self.wire.drift:
+            del status["phase"]
         view["status"] = status
         return view
 
@@ -203,6 +211,8 @@ class Cloud:
             status["driver"] = {"phase": node["driver_phase"], "version": node["driver_version"]}
         if node.get("message"):
             status["message"] = node["message"]
+        if "unknown_node_phase" in self.wire.drift:
+            status["phase"] = UNKNOWN_NODE_PHASE
         return {"apiVersion": "v2", "kind": "Node",
                 "metadata": {"name": node["name"], "creationTimestamp": iso(node["created"]),
                              "labels": self.node_labels(pool, node),
@@ -730,7 +740,7 @@ class Cloud:
         new_version = resource.get("driver", {}).get("version")
         if new_version and new_version != current.get("driver", {}).get("version"):
             busy = [n["name"] for n in nodes if n["driver_phase"] in BUSY_DRIVER_PHASES
-                    or n.get("activity") in ("rebooting", "resetting")]
+                    or n.get("activity") in ("queued", "rebooting", "resetting")]
             if busy:
                 raise bad_request("Cannot upgrade the driver of node pool %s: nodes %s are busy (driver upgrade, "
                                   "reboot or reset in progress)." % (node_pool["name"], ", ".join(sorted(busy))))
@@ -993,16 +1003,26 @@ class Cloud:
         job_id = self._new_job(pool, job_type, names, inputs)
         for node in nodes:
             node["token"] = self.world.next_serial()
-            self._set(pool, node, activity=activity)
-            self.world.schedule(seconds * self.spread(node["name"] + "|" + operation), "node_job_done",
-                                pool_id=pool_id, node=node["name"], token=node["token"], job_id=job_id,
+            self._set(pool, node, activity="queued")
+            self.world.schedule(NODE_JOB_QUEUED_SECONDS, "node_job_started", pool_id=pool_id, node=node["name"],
+                                token=node["token"], job_id=job_id, activity=activity, seconds=seconds,
                                 operation=operation)
         return job_id, names
+
+    def _on_node_job_started(self, due, pool_id, node, token, job_id, activity, seconds, operation):
+        pool = self.state["pools"].get(pool_id)
+        record = pool and pool["nodes"].get(node)
+        if not record or record["token"] != token:
+            self._finish_job_node(job_id, node, False, "node %s disappeared" % node)
+            return
+        self._set(pool, record, activity=activity)
+        self.world.schedule(seconds * self.spread(node + "|" + operation), "node_job_done", pool_id=pool_id,
+                            node=node, token=token, job_id=job_id, operation=operation)
 
     def batch_reboot(self, pool_id, body):
         job_id, names = self._start_node_job(pool_id, body, "reboot-node", "rebooting", REBOOT_SECONDS, "reboot",
                                              {"nodeNames": body.get("nodeNames")})
-        return {"job_id": job_id, "nodeNames": names}
+        return self.wire.reboot_answer(job_id, names)
 
     def batch_reset(self, pool_id, body):
         rolling = body.get("rollingConfig") if isinstance(body, dict) else None

@@ -1,5 +1,6 @@
 """Pools, node pools, nodes and their state machines, over HTTPS with signed requests."""
 import pytest
+import yaml
 
 from modelarts_sim.testing import start_simulator
 
@@ -245,8 +246,9 @@ def test_batch_operations(sim):
     sim.request("POST", base + "batch-unlock", {"nodeNames": [first], "actions": ["delete"]})
 
     status, reboot, _ = sim.request("POST", base + "batch-reboot", {"nodeNames": [third]})
-    assert status == 200 and reboot["nodeNames"] == [third]
-    status, job, _ = sim.request("GET", "/v2/{project_id}/jobs/" + reboot["job_id"])
+    assert status == 200 and reboot == {"nodeNames": [third]}  # the SDK's BatchRebootPoolNodesResponse
+    jobs = sim.request("GET", "/v2/{project_id}/jobs", query={"type": "reboot-node", "name": pool["id"]})[1]["items"]
+    job = jobs[0]
     assert job["phase"] == "Running" and job["type"] == "reboot-node"
     status, error, _ = sim.request("POST", base + "batch-reboot", {"nodeNames": [third]})
     assert status == 400 and "busy" in error["error_msg"]
@@ -258,7 +260,7 @@ def test_batch_operations(sim):
     assert status == 200
     assert sim.request("GET", base + first)[1]["status"]["phase"] == "Deleting"
     sim.advance(3600)
-    assert sim.request("GET", "/v2/{project_id}/jobs/" + reboot["job_id"])[1]["phase"] == "Success"
+    assert sim.request("GET", "/v2/{project_id}/jobs/" + job["jobId"])[1]["phase"] == "Success"
     assert sim.request("GET", "/v2/{project_id}/jobs/" + reset["job_id"])[1]["phase"] == "Success"
     assert sim.request("GET", base + first)[0] == 404
     assert show(sim, pool["id"])["spec"]["resources"][0]["count"] == 3
@@ -320,3 +322,45 @@ def test_pool_tags(sim):
     assert sim.request("GET", url)[1] == {"tags": [{"key": "env", "values": ["prod"]}]}
     assert sim.request("DELETE", url + "/delete", {"tags": [{"key": "env"}]})[0] == 200
     assert sim.request("GET", url)[1] == {"tags": []}
+
+
+@pytest.fixture(scope="module")
+def terraform_wire_sim(tmp_path_factory):
+    """A simulator started with the other wire forms: batch-reboot answers {"job_id"} (what Terraform
+    reads) and status.resources.<phase> is one object (as the SDK models it)."""
+    handle = start_simulator(tmp_path_factory.mktemp("sim-wire"), time_scale=0, seed=7, extra_env={
+        "MODELARTS_SIM_REBOOT_RESPONSE": "job", "MODELARTS_SIM_RESOURCES_SHAPE": "object"})
+    yield handle
+    assert handle.stop() == 0
+
+
+def test_wire_switches_serve_the_job_id_and_object_forms(terraform_wire_sim):
+    sim = terraform_wire_sim
+    pool = sim.seed([{"name": "wire-pool", "nodes": 2}])["pools"][0]
+    status, reboot, _ = sim.request("POST", "%s/%s/nodes/batch-reboot" % (POOLS, pool["id"]),
+                                    {"nodeNames": [pool["nodes"][0]]})
+    assert status == 200 and list(reboot) == ["job_id"]
+    assert sim.request("GET", "/v2/{project_id}/jobs/" + reboot["job_id"])[1]["type"] == "reboot-node"
+    available = show(sim, pool["id"])["status"]["resources"]["available"]
+    assert isinstance(available, dict) and available["count"] == 2
+
+
+def kube_node(sim, pool_id, name):
+    with open(sim.env["kubeconfig"], encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    token = next(u["user"]["token"] for u in config["users"] if u["name"] == pool_id)
+    status, node, _ = sim.raw("GET", "/k8s/%s/api/v1/nodes/%s" % (pool_id, name),
+                              headers={"Authorization": "Bearer " + token})
+    assert status == 200, node
+    return node
+
+
+def test_a_reboot_gives_the_kubernetes_node_a_new_boot_id(sim):
+    pool = sim.seed([{"name": "boot-pool", "nodes": 1}])["pools"][0]
+    node = pool["nodes"][0]
+    kube_name = pool["private_ips"][node]
+    before = kube_node(sim, pool["id"], kube_name)["status"]["nodeInfo"]["bootID"]
+    assert len(before) == 36
+    sim.request("POST", "%s/%s/nodes/batch-reboot" % (POOLS, pool["id"]), {"nodeNames": [node]})
+    sim.advance(3600)
+    assert kube_node(sim, pool["id"], kube_name)["status"]["nodeInfo"]["bootID"] not in ("", before)

@@ -342,8 +342,6 @@ def _start_operation(clients, params, pool_id, target):
 
 
 def _wait_job(clients, params, job_id, deadline, target):
-    if not job_id:
-        return
     clients.cloud.wait_for(
         lambda: api.show_pool_job(clients.cloud, job_id),
         done=lambda job: job.get("phase") == "Success",
@@ -351,6 +349,30 @@ def _wait_job(clients, params, job_id, deadline, target):
         if "Failed" in str(job.get("phase")) else None,
         timeout=deadline.remaining(),
         describe="%s of node %s (job %s)" % (params["action"], target.name, job_id))
+
+
+def _wait_reboot_seen(clients, pool_id, target, boot_before, deadline):
+    """batch-reboot answered without a job id (the SDK's {"nodeNames": [...]} form), and an answer
+    is no proof that the reboot began: waiting for Ready right away could pass before the node
+    goes down, and uncordon it early. Wait until the reboot shows: a new boot ID on the Node, the
+    Node not Ready, or the ModelArts node out of Available (docs/api-contract.yml, batch_reboot_nodes)."""
+    def fetch():
+        return {"record": api.get_node(clients.cloud, pool_id, target.name),
+                "node": knodes.get_node(clients.kube, target.kube_name)}
+
+    def seen(state):
+        booted = knodes.boot_id(state["node"])
+        if boot_before and booted and booted != boot_before:
+            return True
+        phase = ((state["record"] or {}).get("status") or {}).get("phase")
+        return not knodes.is_ready(state["node"]) or phase not in (None, "Available")
+
+    def failed(state):
+        return "node %s disappeared from the pool" % target.name if state["record"] is None else None
+
+    wait_until(fetch, seen, failed, timeout=deadline.remaining(), interval=clients.cloud.poll_interval,
+               describe="the reboot of node %s to begin (batch-reboot answered without a job id; the node "
+                        "stays cordoned)" % target.name, sleep=time.sleep)
 
 
 def _wait_gone(clients, params, pool_id, target, deadline):
@@ -382,11 +404,15 @@ def apply_target(clients, params, pool_id, target, report):
             _wait_gone(clients, params, pool_id, target, deadline)
         return None
     if target.upgrade or params.get("action"):
+        boot_before = knodes.boot_id(node)
         job_id = _start_operation(clients, params, pool_id, target)
         if not params["wait"]:
             report["in_progress"].append(target.name)
             return None   # still cordoned by us: a later run with state=schedulable lifts it
-        _wait_job(clients, params, job_id, deadline, target)
+        if job_id:
+            _wait_job(clients, params, job_id, deadline, target)
+        elif not target.upgrade:  # a driver upgrade is confirmed by the new version in _wait_healthy
+            _wait_reboot_seen(clients, pool_id, target, boot_before, deadline)
         node = _wait_healthy(clients, params, pool_id, target, deadline,
                              params["driver_version"] if target.upgrade else None)
     if target.uncordon:

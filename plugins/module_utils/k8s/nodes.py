@@ -51,6 +51,11 @@ def is_ready(node):
                for c in (node.get("status") or {}).get("conditions") or [])
 
 
+def boot_id(node):
+    """The kubelet's boot ID (status.nodeInfo.bootID): it changes on every boot of the machine."""
+    return ((((node or {}).get("status") or {}).get("nodeInfo") or {}).get("bootID")) or None
+
+
 def is_cordoned(node):
     return bool((node.get("spec") or {}).get("unschedulable"))
 

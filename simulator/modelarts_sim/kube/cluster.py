@@ -350,7 +350,10 @@ class Cluster:
         if record is not None:
             self.sync_node(record, node_pool)
         state = self.node_state.setdefault(name, {"never_ready": False})
-        state.update(operation=None, npu_healthy=npu_healthy)
+        state.update(operation=None, npu_healthy=npu_healthy, boots=state.get("boots", 0) + 1)
+        node = self.store.find(self.kind("Node"), None, name)
+        N.set_booted(node, state["boots"])
+        self.store.commit(self.kind("Node"), node)
         self._set_ready_at(name, self.clock() + (0 if immediate else self.timings.node_recover_seconds))
         if state.pop("stuck_after_operation", False):
             state["never_ready"] = True      # the fault: this operation's node never rejoins

@@ -4,6 +4,7 @@ CCE names a node by its private IP, so the Node name is `status.privateIp`. Read
 allocatable are driven by the cluster (see cluster.py); these helpers only shape the object.
 """
 import re
+import uuid
 from typing import Dict, List, Optional
 
 from . import labels as L
@@ -104,6 +105,16 @@ def ready_condition(ready: bool, now: float, reason: str = "", message: str = ""
     }
 
 
+def boot_id(name: str, boots: int) -> str:
+    """The kubelet's boot ID: a UUID that is new on every boot of the machine."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, "%s.boot-%d" % (name, boots)))
+
+
+def set_booted(node: dict, boots: int) -> None:
+    """The machine booted again (driver upgrades, reboots and resets all reboot): a new boot ID."""
+    node["status"]["nodeInfo"]["bootID"] = boot_id(node["metadata"]["name"], boots)
+
+
 def new_node(record: dict, node_pool: Optional[dict], now: float) -> dict:
     """A NotReady Node for a ModelArts node that just joined the cluster."""
     name = node_name(record)
@@ -139,7 +150,7 @@ def new_node(record: dict, node_pool: Optional[dict], now: float) -> dict:
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "nodeInfo": {
                 "machineID": instance_id.replace("-", "")[:32], "systemUUID": instance_id.upper(),
-                "bootID": "", "kernelVersion": kernel, "osImage": os_image,
+                "bootID": boot_id(name, 0), "kernelVersion": kernel, "osImage": os_image,
                 "containerRuntimeVersion": CONTAINER_RUNTIME, "kubeletVersion": KUBELET_VERSION,
                 "kubeProxyVersion": KUBELET_VERSION, "operatingSystem": "linux",
                 "architecture": "arm64",
