@@ -25,26 +25,31 @@ def covered(row, field, kind):
     """True when ``field`` is declared by the SDK or by a beyond_sdk entry (itself or a parent)."""
     if field.startswith("?"):
         return True  # query parameters are checked by test_query_parameters_are_the_sdks
-    op = sdk_oracle.operations().get(row.get("sdk") or "")
+    service = svc(row)
+    op = sdk_oracle.operations(service).get(row.get("sdk") or "")
     if op:
-        model = sdk_oracle.body_model(row["sdk"]) if kind == "sends" else op["response"]
-        if model and sdk_oracle.resolve(model, field):
+        model = sdk_oracle.body_model(row["sdk"], service) if kind == "sends" else op["response"]
+        if model and sdk_oracle.resolve(model, field, service):
             return True
     return any(field == extra or field.startswith(extra + ".") or field.startswith(extra + "[")
                for extra in row.get("beyond_sdk") or {})
 
 
+def svc(row):
+    return row.get("service", "modelarts")
+
+
 def client_calls():
     """{module.function} for every function in cloud/pools.py and cloud/servers.py that makes an HTTP call."""
     found = set()
-    for name in ("pools", "servers"):
+    for name in ("pools", "servers", "evs", "ims"):
         tree = ast.parse((CLOUD / ("%s.py" % name)).read_text())
         helpers = set()
         for fn in tree.body:
             if not isinstance(fn, ast.FunctionDef) or fn.name in helpers or fn.name.startswith("_"):
                 continue
             source = ast.unparse(fn)
-            if re.search(r"client\.(request|paginate_\w+)\(|_batch\(|_unpaged\(", source):
+            if re.search(r"client\.(request|paginate_\w+)\(|_batch\(|_unpaged\(|_request\(", source):
                 found.add("%s.%s" % (name, fn.name))
     return found
 
@@ -74,10 +79,9 @@ def test_confidence_and_what_happens_when_the_service_disagrees(contract):
 
 
 def test_sdk_operations_have_the_method_and_path_of_the_entry(contract):
-    ops = sdk_oracle.operations()
     for row in calls(contract):
         if row.get("sdk"):
-            op = ops.get(row["sdk"])
+            op = sdk_oracle.operations(svc(row)).get(row["sdk"])
             assert op, "%s: the SDK has no operation %s" % (row["id"], row["sdk"])
             assert (op["method"], op["path"]) == (row["method"], row["path"]), row["id"]
 
@@ -86,8 +90,8 @@ def test_entries_without_an_sdk_operation_really_have_none(contract):
     for row in calls(contract):
         if not row.get("sdk") and row["path"].startswith(("/v1/", "/v2/")):
             concrete = re.sub(r"\{[^}]+\}", "x", row["path"])
-            assert sdk_oracle.match_operation(row["method"], concrete) is None, \
-                "%s: the SDK has %s" % (row["id"], sdk_oracle.match_operation(row["method"], concrete))
+            found = sdk_oracle.match_operation(row["method"], concrete, svc(row))
+            assert found is None, "%s: the SDK has %s" % (row["id"], found)
 
 
 def test_every_field_sent_or_read_is_in_the_sdk_or_has_another_source(contract):
@@ -104,12 +108,13 @@ def test_beyond_sdk_entries_are_really_beyond_the_sdk(contract):
     """A beyond_sdk entry for a field the SDK has is stale: it would hide a real disagreement."""
     stale = []
     for row in calls(contract):
-        op = sdk_oracle.operations().get(row.get("sdk") or "")
+        service = svc(row)
+        op = sdk_oracle.operations(service).get(row.get("sdk") or "")
         if not op:
             continue
+        body = sdk_oracle.body_model(row["sdk"], service)
         for field in row.get("beyond_sdk") or {}:
-            in_body = sdk_oracle.body_model(row["sdk"]) and sdk_oracle.resolve(sdk_oracle.body_model(row["sdk"]), field)
-            if in_body or sdk_oracle.resolve(op["response"], field):
+            if (body and sdk_oracle.resolve(body, field, service)) or sdk_oracle.resolve(op["response"], field, service):
                 stale.append("%s %s" % (row["id"], field))
     assert stale == [], "\n".join(stale)
 
@@ -117,13 +122,18 @@ def test_beyond_sdk_entries_are_really_beyond_the_sdk(contract):
 def test_query_parameters_are_the_sdks(contract):
     problems = []
     for row in calls(contract):
-        op = sdk_oracle.operations().get(row.get("sdk") or "")
+        op = sdk_oracle.operations(svc(row)).get(row.get("sdk") or "")
         if not op:
             continue
         for field in row.get("sends") or []:
             if field.startswith("?") and field[1:] not in op["query"] and field[1:] not in (row.get("beyond_sdk") or {}):
                 problems.append("%s %s" % (row["id"], field))
     assert problems == [], "\n".join(problems)
+
+
+def test_required_reads_are_fields_the_entry_reads(contract):
+    for row in calls(contract):
+        assert set(row.get("required_reads") or []) <= set(row["reads"]), row["id"]
 
 
 def test_status_values_are_fields_the_entry_reads(contract):

@@ -25,6 +25,7 @@ from conftest import REPO
 from test_contract_rows import covered
 
 AGENT = "modelarts.lite-ansible-collection"
+API_SERVICES = {"modelarts": "modelarts", "evs": "evs", "ims": "ims"}  # audit api name -> contract service
 DEFAULT_DIR = REPO / "build" / "contract"
 
 
@@ -42,7 +43,7 @@ def read_lines(suffix):
 
 @pytest.fixture(scope="module")
 def audit():
-    entries = [e for e in read_lines("audit.jsonl") if e.get("api") == "modelarts"]
+    entries = [e for e in read_lines("audit.jsonl") if e.get("api") in API_SERVICES]
     assert entries, ("no request of the collection in %s: run the integration tests with MODELARTS_CONTRACT_DIR "
                      "set first (make integration does)" % exchange_dir())
     return entries
@@ -60,8 +61,9 @@ def rows(contract):
     return [(sdk_oracle.path_regex(row["path"]), row) for row in contract["calls"]]
 
 
-def row_of(rows, method, path):
-    found = [row for rx, row in rows if row["method"] == method and rx.match(path)]
+def row_of(rows, method, path, api="modelarts"):
+    found = [row for rx, row in rows if row["method"] == method and rx.match(path)
+             and row.get("service", "modelarts") == API_SERVICES.get(api, api)]
     # the most literal template wins (dev-servers/sync before dev-servers/{id})
     return min(found, key=lambda row: row["path"].count("{")) if found else None
 
@@ -73,22 +75,24 @@ def contract_covers(row, path):
 
 def test_every_call_the_collection_made_has_a_contract_entry(audit, samples, rows):
     unknown = sorted({"%s %s" % (e["method"], e["path"]) for e in audit + samples
-                      if e["path"].startswith(("/v1/", "/v2/", "/v3/")) and not row_of(rows, e["method"], e["path"])})
+                      if e["path"].startswith(("/v1/", "/v2/", "/v3/"))
+                      and not row_of(rows, e["method"], e["path"], e.get("api", "modelarts"))})
     assert unknown == [], "calls missing from docs/api-contract.yml:\n" + "\n".join(unknown)
 
 
 def test_request_bodies_fit_the_sdk_request_models(audit, rows):
     problems, checked = set(), 0
     for entry in audit:
-        row = row_of(rows, entry["method"], entry["path"])
+        row = row_of(rows, entry["method"], entry["path"], entry["api"])
         if row is None or not row.get("sdk") or not isinstance(entry.get("body"), dict):
             continue
-        model = sdk_oracle.body_model(row["sdk"])
+        service = row.get("service", "modelarts")
+        model = sdk_oracle.body_model(row["sdk"], service)
         if model is None:
             problems.add("%s: sent a body, the SDK operation %s takes none" % (row["id"], row["sdk"]))
             continue
         checked += 1
-        for path, problem in sdk_oracle.walk_body(model, entry["body"]):
+        for path, problem in sdk_oracle.walk_body(model, entry["body"], service=service):
             if problem.startswith("unknown") and contract_covers(row, normalise(path)):
                 continue
             if problem.startswith("required") and path in (row.get("omits_required") or {}):
@@ -142,7 +146,7 @@ def test_query_strings_use_the_sdks_parameters(samples, rows):
         if row.get("paging") == "none" and {"limit", "offset"} & set(keys):
             problems.add("%s: pages a list the SDK does not page" % row["id"])
         if row.get("sdk"):
-            sdk_query = sdk_oracle.operations()[row["sdk"]]["query"]
+            sdk_query = sdk_oracle.operations(row.get("service", "modelarts"))[row["sdk"]]["query"]
             for key in set(keys) & declared:
                 if key not in sdk_query and key not in (row.get("beyond_sdk") or {}) and "?" + key not in (row.get("beyond_sdk") or {}):
                     problems.add("%s: query %s is not an SDK parameter" % (row["id"], key))
