@@ -294,7 +294,10 @@ pool_id:
 status:
   description:
     - C(planned) (check mode), C(succeeded), C(failed), C(paused_after_canary),
-      C(paused_window_closed) or C(blocked).
+      C(paused_window_closed) or C(blocked). A C(failed) or C(blocked) run fails the task; its result
+      keeps every key listed here. When ModelArts refuses the batch-update call itself (HTTP 400) the
+      run stops at once as C(failed); the nodes it had drained are C(parked) in the report (still
+      cordoned; a rerun resumes them).
   returned: always
   type: str
 plan:
@@ -342,7 +345,7 @@ report:
       description: Why no more nodes were started, or null.
       type: str
     counts:
-      description: Nodes per result (done, already, failed, skipped, pending, in_flight).
+      description: Nodes per result (done, already, failed, parked, skipped, pending, in_flight).
       type: dict
     nodes:
       description: Per node the name, Kubernetes name, node pool, canary flag, result,
