@@ -7,168 +7,342 @@ collection relies on (docs/api-contract.md). lite_region_check compares a live r
 
 from __future__ import annotations
 
-CALLS = {'list_pools': {'method': 'GET',
-                'path': '/v2/{project_id}/pools',
-                'required_reads': ['items[].metadata.name', 'items[].status.phase'],
-                'statuses': {'items[].status.phase': ['Creating',
-                                                      'Running',
-                                                      'Abnormal',
-                                                      'Deleting',
-                                                      'Error',
-                                                      'CreationFailed',
-                                                      'ScalingFailed',
-                                                      'Waiting']}},
- 'show_pool': {'method': 'GET',
-               'path': '/v2/{project_id}/pools/{pool_name}',
-               'required_reads': ['metadata.name', 'status.phase'],
-               'statuses': {'status.phase': ['Creating',
-                                             'Running',
-                                             'Abnormal',
-                                             'Deleting',
-                                             'Error',
-                                             'CreationFailed',
-                                             'ScalingFailed',
-                                             'Waiting'],
-                            'status.driver.npu.state': ['Creating', 'Upgrading', 'Running', 'Abnormal']}},
- 'list_node_pools': {'method': 'GET',
-                     'path': '/v2/{project_id}/pools/{pool_name}/nodepools',
-                     'required_reads': ['items[].metadata.name', 'items[].spec.resources'],
-                     'statuses': {}},
- 'list_nodes': {'method': 'GET',
-                'path': '/v2/{project_id}/pools/{pool_name}/nodes',
-                'required_reads': ['items[].metadata.name',
-                                   'items[].status.phase',
-                                   'items[].status.privateIp'],
-                'statuses': {'items[].status.phase': ['Creating',
-                                                      'Available',
-                                                      'Abnormal',
-                                                      'Deleting',
-                                                      'Checking'],
-                             'items[].status.driver.phase': ['Pending', 'Updating', 'Running', 'Abnormal']}},
- 'show_node': {'method': 'GET',
-               'path': '/v2/{project_id}/pools/{pool_name}/nodes/{node_name}',
-               'required_reads': [],
-               'statuses': {'status.phase': ['Creating', 'Available', 'Abnormal', 'Deleting', 'Checking'],
-                            'status.driver.phase': ['Pending', 'Updating', 'Running', 'Abnormal']}},
- 'show_pool_job': {'method': 'GET',
-                   'path': '/v2/{project_id}/jobs/{job_id}',
-                   'required_reads': [],
-                   'statuses': {'phase': ['Running', 'Success', 'Failed']}},
- 'show_plugin_template': {'method': 'GET',
-                          'path': '/v1/{project_id}/plugintemplates/{plugintemplate_name}',
-                          'required_reads': ['metadata.name'],
-                          'statuses': {}},
- 'list_resource_flavors': {'method': 'GET',
-                           'path': '/v1/{project_id}/resourceflavors',
-                           'required_reads': ['items[].metadata.name'],
-                           'statuses': {'items[].status.phase.*': ['normal', 'soldout']}},
- 'list_servers': {'method': 'GET',
-                  'path': '/v1/{project_id}/dev-servers',
-                  'required_reads': ['data[].id', 'data[].name', 'data[].status'],
-                  'statuses': {'data[].status': ['CREATING',
-                                                 'RUNNING',
-                                                 'STARTING',
-                                                 'STOPPING',
-                                                 'REBOOTING',
-                                                 'STOPPED',
-                                                 'CHANGINGOS',
-                                                 'REINSTALLINGOS',
-                                                 'DELETING',
-                                                 'DELETED',
-                                                 'ERROR',
-                                                 'CREATE_FAILED',
-                                                 'DELETE_FAILED',
-                                                 'START_FAILED',
-                                                 'STOP_FAILED',
-                                                 'REBOOT_FAILED',
-                                                 'CHANGINGOS_FAILED',
-                                                 'REINSTALLINGOS_FAILED']}},
- 'show_server': {'method': 'GET',
-                 'path': '/v1/{project_id}/dev-servers/{id}',
-                 'required_reads': [],
-                 'statuses': {'status': ['CREATING',
-                                         'RUNNING',
-                                         'STARTING',
-                                         'STOPPING',
-                                         'REBOOTING',
-                                         'STOPPED',
-                                         'CHANGINGOS',
-                                         'REINSTALLINGOS',
-                                         'DELETING',
-                                         'DELETED',
-                                         'ERROR',
-                                         'CREATE_FAILED',
-                                         'DELETE_FAILED',
-                                         'START_FAILED',
-                                         'STOP_FAILED',
-                                         'REBOOT_FAILED',
-                                         'CHANGINGOS_FAILED',
-                                         'REINSTALLINGOS_FAILED']}},
- 'list_supernodes': {'method': 'GET',
-                     'path': '/v1/{project_id}/dev-servers/hyperinstance',
-                     'required_reads': ['data[].id', 'data[].name', 'data[].status'],
-                     'statuses': {'data[].status': ['PROVISIONING',
-                                                    'ACTIVE',
-                                                    'ERROR',
-                                                    'REIMAGING',
-                                                    'TERMINATING',
-                                                    'TERMINATED']}},
- 'show_supernode': {'method': 'GET',
-                    'path': '/v1/{project_id}/dev-servers/hyperinstance/{id}',
-                    'required_reads': [],
-                    'statuses': {'status': ['PROVISIONING',
-                                            'ACTIVE',
-                                            'ERROR',
-                                            'REIMAGING',
-                                            'TERMINATING',
-                                            'TERMINATED']}},
- 'supernode_servers': {'method': 'GET',
-                       'path': '/v1/{project_id}/dev-servers/hyperinstance/{id}/servers',
-                       'required_reads': ['data[].id', 'data[].status'],
-                       'statuses': {'data[].status': ['CREATING',
-                                                      'RUNNING',
-                                                      'STARTING',
-                                                      'STOPPING',
-                                                      'REBOOTING',
-                                                      'STOPPED',
-                                                      'CHANGINGOS',
-                                                      'REINSTALLINGOS',
-                                                      'DELETING',
-                                                      'DELETED',
-                                                      'ERROR',
-                                                      'CREATE_FAILED',
-                                                      'DELETE_FAILED',
-                                                      'START_FAILED',
-                                                      'STOP_FAILED',
-                                                      'REBOOT_FAILED',
-                                                      'CHANGINGOS_FAILED',
-                                                      'REINSTALLINGOS_FAILED']}},
- 'list_jobs': {'method': 'GET',
-               'path': '/v1/{project_id}/dev-servers/jobs',
-               'required_reads': [],
-               'statuses': {'data[].status': ['ACTIVE', 'PROCESSING', 'FINISHED', 'DELETED']}},
- 'show_job': {'method': 'GET',
-              'path': '/v1/{project_id}/dev-servers/jobs/{id}',
-              'required_reads': [],
-              'statuses': {'tasks[].status': ['PROCESSING', 'SUCCESS', 'FAILED', 'SKIPPED']}},
- 'list_scheduled_events': {'method': 'GET',
-                           'path': '/v1/{project_id}/scheduled-events',
-                           'required_reads': ['events[].id', 'events[].state', 'events[].instanceId'],
-                           'statuses': {'events[].state': ['inquiring',
-                                                           'scheduled',
-                                                           'executing',
-                                                           'completed',
-                                                           'failed',
-                                                           'canceled']}},
- 'evs_show_volume': {'method': 'GET',
-                     'path': '/v2/{project_id}/cloudvolumes/{volume_id}',
-                     'required_reads': [],
-                     'statuses': {'volume.status': ['available', 'in-use', 'extending']}},
- 'evs_show_job': {'method': 'GET',
-                  'path': '/v1/{project_id}/jobs/{job_id}',
-                  'required_reads': [],
-                  'statuses': {'status': ['SUCCESS', 'RUNNING', 'FAIL', 'INIT']}},
- 'ims_show_job': {'method': 'GET',
-                  'path': '/v1/{project_id}/jobs/{job_id}',
-                  'required_reads': [],
-                  'statuses': {'status': ['SUCCESS', 'FAIL', 'RUNNING', 'INIT']}}}
+CALLS = {
+    "list_pools": {
+        "method": "GET",
+        "path": "/v2/{project_id}/pools",
+        "required_reads": [
+            "items[].metadata.name",
+            "items[].status.phase"
+        ],
+        "statuses": {
+            "items[].status.phase": [
+                "Creating",
+                "Running",
+                "Abnormal",
+                "Deleting",
+                "Error",
+                "CreationFailed",
+                "ScalingFailed",
+                "Waiting"
+            ]
+        }
+    },
+    "show_pool": {
+        "method": "GET",
+        "path": "/v2/{project_id}/pools/{pool_name}",
+        "required_reads": [
+            "metadata.name",
+            "status.phase"
+        ],
+        "statuses": {
+            "status.phase": [
+                "Creating",
+                "Running",
+                "Abnormal",
+                "Deleting",
+                "Error",
+                "CreationFailed",
+                "ScalingFailed",
+                "Waiting"
+            ],
+            "status.driver.npu.state": [
+                "Creating",
+                "Upgrading",
+                "Running",
+                "Abnormal"
+            ]
+        }
+    },
+    "list_node_pools": {
+        "method": "GET",
+        "path": "/v2/{project_id}/pools/{pool_name}/nodepools",
+        "required_reads": [
+            "items[].metadata.name",
+            "items[].spec.resources"
+        ],
+        "statuses": {}
+    },
+    "list_nodes": {
+        "method": "GET",
+        "path": "/v2/{project_id}/pools/{pool_name}/nodes",
+        "required_reads": [
+            "items[].metadata.name",
+            "items[].status.phase",
+            "items[].status.privateIp"
+        ],
+        "statuses": {
+            "items[].status.phase": [
+                "Creating",
+                "Available",
+                "Abnormal",
+                "Deleting",
+                "Checking"
+            ],
+            "items[].status.driver.phase": [
+                "Pending",
+                "Updating",
+                "Running",
+                "Abnormal"
+            ]
+        }
+    },
+    "show_node": {
+        "method": "GET",
+        "path": "/v2/{project_id}/pools/{pool_name}/nodes/{node_name}",
+        "required_reads": [],
+        "statuses": {
+            "status.phase": [
+                "Creating",
+                "Available",
+                "Abnormal",
+                "Deleting",
+                "Checking"
+            ],
+            "status.driver.phase": [
+                "Pending",
+                "Updating",
+                "Running",
+                "Abnormal"
+            ]
+        }
+    },
+    "show_pool_job": {
+        "method": "GET",
+        "path": "/v2/{project_id}/jobs/{job_id}",
+        "required_reads": [],
+        "statuses": {
+            "phase": [
+                "Running",
+                "Success",
+                "Failed"
+            ]
+        }
+    },
+    "show_plugin_template": {
+        "method": "GET",
+        "path": "/v1/{project_id}/plugintemplates/{plugintemplate_name}",
+        "required_reads": [
+            "metadata.name"
+        ],
+        "statuses": {}
+    },
+    "list_resource_flavors": {
+        "method": "GET",
+        "path": "/v1/{project_id}/resourceflavors",
+        "required_reads": [
+            "items[].metadata.name"
+        ],
+        "statuses": {
+            "items[].status.phase.*": [
+                "normal",
+                "soldout"
+            ]
+        }
+    },
+    "list_servers": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers",
+        "required_reads": [
+            "data[].id",
+            "data[].name",
+            "data[].status"
+        ],
+        "statuses": {
+            "data[].status": [
+                "CREATING",
+                "RUNNING",
+                "STARTING",
+                "STOPPING",
+                "REBOOTING",
+                "STOPPED",
+                "CHANGINGOS",
+                "REINSTALLINGOS",
+                "DELETING",
+                "DELETED",
+                "ERROR",
+                "CREATE_FAILED",
+                "DELETE_FAILED",
+                "START_FAILED",
+                "STOP_FAILED",
+                "REBOOT_FAILED",
+                "CHANGINGOS_FAILED",
+                "REINSTALLINGOS_FAILED"
+            ]
+        }
+    },
+    "show_server": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/{id}",
+        "required_reads": [],
+        "statuses": {
+            "status": [
+                "CREATING",
+                "RUNNING",
+                "STARTING",
+                "STOPPING",
+                "REBOOTING",
+                "STOPPED",
+                "CHANGINGOS",
+                "REINSTALLINGOS",
+                "DELETING",
+                "DELETED",
+                "ERROR",
+                "CREATE_FAILED",
+                "DELETE_FAILED",
+                "START_FAILED",
+                "STOP_FAILED",
+                "REBOOT_FAILED",
+                "CHANGINGOS_FAILED",
+                "REINSTALLINGOS_FAILED"
+            ]
+        }
+    },
+    "list_supernodes": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/hyperinstance",
+        "required_reads": [
+            "data[].id",
+            "data[].name",
+            "data[].status"
+        ],
+        "statuses": {
+            "data[].status": [
+                "PROVISIONING",
+                "ACTIVE",
+                "ERROR",
+                "REIMAGING",
+                "TERMINATING",
+                "TERMINATED"
+            ]
+        }
+    },
+    "show_supernode": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/hyperinstance/{id}",
+        "required_reads": [],
+        "statuses": {
+            "status": [
+                "PROVISIONING",
+                "ACTIVE",
+                "ERROR",
+                "REIMAGING",
+                "TERMINATING",
+                "TERMINATED"
+            ]
+        }
+    },
+    "supernode_servers": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/hyperinstance/{id}/servers",
+        "required_reads": [
+            "data[].id",
+            "data[].status"
+        ],
+        "statuses": {
+            "data[].status": [
+                "CREATING",
+                "RUNNING",
+                "STARTING",
+                "STOPPING",
+                "REBOOTING",
+                "STOPPED",
+                "CHANGINGOS",
+                "REINSTALLINGOS",
+                "DELETING",
+                "DELETED",
+                "ERROR",
+                "CREATE_FAILED",
+                "DELETE_FAILED",
+                "START_FAILED",
+                "STOP_FAILED",
+                "REBOOT_FAILED",
+                "CHANGINGOS_FAILED",
+                "REINSTALLINGOS_FAILED"
+            ]
+        }
+    },
+    "list_jobs": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/jobs",
+        "required_reads": [],
+        "statuses": {
+            "data[].status": [
+                "ACTIVE",
+                "PROCESSING",
+                "FINISHED",
+                "DELETED"
+            ]
+        }
+    },
+    "show_job": {
+        "method": "GET",
+        "path": "/v1/{project_id}/dev-servers/jobs/{id}",
+        "required_reads": [],
+        "statuses": {
+            "tasks[].status": [
+                "PROCESSING",
+                "SUCCESS",
+                "FAILED",
+                "SKIPPED"
+            ]
+        }
+    },
+    "list_scheduled_events": {
+        "method": "GET",
+        "path": "/v1/{project_id}/scheduled-events",
+        "required_reads": [
+            "events[].id",
+            "events[].state",
+            "events[].instanceId"
+        ],
+        "statuses": {
+            "events[].state": [
+                "inquiring",
+                "scheduled",
+                "executing",
+                "completed",
+                "failed",
+                "canceled"
+            ]
+        }
+    },
+    "evs_show_volume": {
+        "method": "GET",
+        "path": "/v2/{project_id}/cloudvolumes/{volume_id}",
+        "required_reads": [],
+        "statuses": {
+            "volume.status": [
+                "available",
+                "in-use",
+                "extending"
+            ]
+        }
+    },
+    "evs_show_job": {
+        "method": "GET",
+        "path": "/v1/{project_id}/jobs/{job_id}",
+        "required_reads": [],
+        "statuses": {
+            "status": [
+                "SUCCESS",
+                "RUNNING",
+                "FAIL",
+                "INIT"
+            ]
+        }
+    },
+    "ims_show_job": {
+        "method": "GET",
+        "path": "/v1/{project_id}/jobs/{job_id}",
+        "required_reads": [],
+        "statuses": {
+            "status": [
+                "SUCCESS",
+                "FAIL",
+                "RUNNING",
+                "INIT"
+            ]
+        }
+    }
+}

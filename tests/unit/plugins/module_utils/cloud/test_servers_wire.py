@@ -21,7 +21,7 @@ def short_page(n):
 @pytest.mark.parametrize("call, path", [
     (lambda c: servers.list_images(c, server_type="BMS", flavor="f.1"), "/dev-servers/images?flavor_name=f.1&server_type=BMS"),
     (lambda c: servers.supernode_servers(c, "hyper-1"), "/dev-servers/hyperinstance/hyper-1/servers"),
-    (lambda c: servers.list_jobs(c), "/dev-servers/jobs"),
+    (servers.list_jobs, "/dev-servers/jobs"),
 ])
 def test_lists_the_sdk_does_not_page_are_one_request_without_limit_or_offset(call, path):
     client = make_client([short_page(2)])
