@@ -18,8 +18,8 @@ description:
   - O(operation=reset) is an action that runs every time it is asked for. It stays safe to re-run because it
     needs the opt-in on every run, and check mode reports that it would run. Guard it with C(when) in playbooks
     that run repeatedly.
-  - O(operation=create_image) is refused. ModelArts has no API that captures a server's disk as an image. Use the
-    Image Management Service (IMS) on the server's underlying BMS/ECS, then O(operation=switch) to that image.
+  - O(operation=create_image) is refused. ModelArts has no API that captures a server's disk as an image. Use
+    M(modelarts.lite.lite_server_image) (the Image Management Service, IMS), then O(operation=switch) to that image.
   - After a switch or reset the server is C(RUNNING).
 options:
   name:
@@ -30,7 +30,8 @@ options:
   operation:
     description:
       - V(switch) installs O(image). V(reset) reinstalls the image the server runs.
-      - V(create_image) always fails with directions to IMS (no ModelArts API exists for it).
+      - V(create_image) always fails with directions to M(modelarts.lite.lite_server_image) (no ModelArts API exists
+        for it).
     type: str
     choices: [switch, reset, create_image]
     default: switch

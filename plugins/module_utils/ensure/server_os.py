@@ -34,9 +34,9 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 CREATE_IMAGE_GAP = (
     "operation=create_image is not possible through ModelArts: its API has no call that captures a Lite "
-    "Server's disk as an image (POST /v1/{project_id}/images registers SWR container images only). Create a "
-    "private image of the server's underlying BMS/ECS (cloud_server.id) with the Image Management Service "
-    "(IMS), then switch servers to it with operation=switch and image=<that image id>.")
+    "Server's disk as an image (POST /v1/{project_id}/images registers SWR container images only). Make a "
+    "private image of the server with the Image Management Service (IMS) using modelarts.lite.lite_server_image, "
+    "then switch servers to it with operation=switch and image=<that image id>.")
 
 
 def validate_params(params):
