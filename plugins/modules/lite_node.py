@@ -85,6 +85,20 @@ options:
       - Remove taints not in O(taints). Control-plane taints and the node pool's taints are kept.
     type: bool
     default: false
+  ha_redundant:
+    description:
+      - Switch HA redundancy of the node on (V(true)) or off (V(false)), with the ModelArts C(batch-update)
+        actions C(openHaRedundant) and C(closeHaRedundant). The node is not drained or restarted.
+      - Idempotent from the ModelArts node label C(os.modelarts.node/ha.redundant.enabled). A node already in the
+        wanted state is left alone.
+    type: bool
+  ha_redundant_effect:
+    description:
+      - C(haRedundantEffect) sent when HA redundancy is switched on. The service's default is C(NoSchedule).
+      - The service does not report the effect back, so a node that already has HA redundancy on is not changed
+        to another effect. Switch it off and on again for that.
+    type: str
+    choices: [NoSchedule, NoExecute]
   driver_version:
     description:
       - NPU firmware and driver version for the node, for example C(7.5.0.5.220-24.1.0.3). It must
@@ -225,6 +239,9 @@ nodes:
     driver_version:
       description: NPU firmware and driver version.
       type: str
+    ha_redundant:
+      description: Whether HA redundancy is on (ModelArts label C(os.modelarts.node/ha.redundant.enabled)).
+      type: bool
     npu_capacity:
       description: NPUs of the node.
       type: int
@@ -284,6 +301,8 @@ ARGUMENT_SPEC = dict(
     purge_labels=dict(type="bool", default=False),
     taints=dict(type="list", elements="dict", options=TAINT_SPEC),
     purge_taints=dict(type="bool", default=False),
+    ha_redundant=dict(type="bool"),
+    ha_redundant_effect=dict(type="str", choices=["NoSchedule", "NoExecute"]),
     driver_version=dict(type="str"),
     allow_driver_upgrade=dict(type="bool", default=False),
     action=dict(type="str", choices=["reboot", "reset"]),

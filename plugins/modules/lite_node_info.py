@@ -144,6 +144,9 @@ nodes:
     driver_version:
       description: NPU firmware and driver version.
       type: str
+    ha_redundant:
+      description: Whether HA redundancy is on (ModelArts label C(os.modelarts.node/ha.redundant.enabled)).
+      type: bool
     npu_capacity:
       description: NPUs of the node (null before it joins Kubernetes).
       type: int

@@ -1063,6 +1063,10 @@ class Cloud:
             for name in names:
                 if name in pool["nodes"]:
                     self.check_driver(driver["version"], pool["nodes"][name]["flavor"], "driver.version")
+        effect = body.get("haRedundantEffect")
+        if effect is not None and (action != "openHaRedundant" or effect not in ("NoSchedule", "NoExecute")):
+            raise bad_request("Bad request: haRedundantEffect must be NoSchedule or NoExecute, with action "
+                              "openHaRedundant.")
         if action in ("createTags", "deleteTags") and not isinstance(body.get("tags"), list):
             raise bad_request("Bad request: %s needs tags." % action)
         success, failed = [], []
@@ -1079,6 +1083,7 @@ class Cloud:
                     self.start_driver_upgrade(pool, node, driver["version"], driver.get("updateStrategy") or "force")
             if action in ("openHaRedundant", "closeHaRedundant"):
                 node["ha"] = action == "openHaRedundant"
+                node["ha_effect"] = (effect or "NoSchedule") if node["ha"] else None
                 self._emit("node_changed", pool, node)
             elif action == "createTags":
                 node["tags"].update({t.get("key"): t.get("value", "") for t in body["tags"]})

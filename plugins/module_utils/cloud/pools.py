@@ -19,6 +19,9 @@ POOL_NAME_LABEL = "os.modelarts/name"
 NODE_POOL_LABEL = "os.modelarts.node/nodepoolname"
 # A node pool created without a name is "{flavor}-default"; users may not take such names.
 DEFAULT_NODE_POOL_SUFFIX = "-default"
+# batch-update openHaRedundant / closeHaRedundant flips this ModelArts node label ("true"/"false").
+HA_REDUNDANT_LABEL = "os.modelarts.node/ha.redundant.enabled"
+HA_ACTIONS = {True: "openHaRedundant", False: "closeHaRedundant"}
 RESOURCE_STATES = ("creating", "available", "abnormal", "deleting")
 NPU_DRIVER_TEMPLATE = "npu-driver"
 
@@ -249,6 +252,10 @@ def nodes_by_name_or_ip(records, wanted, pool_id, option="nodes"):
                               % (pool_id, ", ".join(repr(n) for n in unknown), ", ".join(sorted(by_name)[:20]) or "none"),
                               option=option)
     return chosen
+
+
+def ha_redundant(node):
+    return labels_of(node).get(HA_REDUNDANT_LABEL) == "true"
 
 
 def plugin_template_versions(template):

@@ -55,6 +55,11 @@ def validate_params(params):
     if params.get("driver_version") and params.get("action"):
         raise ValidationError("driver_version and action each restart the node; run them as separate tasks.",
                               option="action")
+    if params.get("state") == "absent" and params.get("ha_redundant") is not None:
+        raise ValidationError("state=absent removes the node; ha_redundant cannot be set on it.", option="state")
+    if params.get("ha_redundant_effect") and not params.get("ha_redundant"):
+        raise ValidationError("ha_redundant_effect applies when HA redundancy is switched on (ha_redundant=true).",
+                              option="ha_redundant_effect")
     if params.get("state") == "absent" and (params.get("labels") or params.get("taints")):
         raise ValidationError("state=absent removes the node; labels and taints cannot be set on it.",
                               option="state")
@@ -87,6 +92,7 @@ class Target:
         self.upgrade = False
         self.uncordon = False
         self.delete = False
+        self.ha = None  # the batch-update action that switches HA redundancy, when it must change
 
     @property
     def name(self):
@@ -98,7 +104,7 @@ class Target:
 
     def changed(self, params):
         return bool(self.labels_patch is not None or self.taints is not None or self.cordon or self.upgrade
-                    or self.uncordon or self.delete or params.get("action")
+                    or self.uncordon or self.delete or self.ha or params.get("action")
                     or (self.drain_plan and self.drain_plan[kdrain.EVICT]))
 
 
@@ -152,13 +158,15 @@ def describe_node(record, kube_node):
     view.update(knodes.summary(kube_node) if kube_node is not None else knodes.not_joined_summary())
     view["driver_version"] = (status.get("driver") or {}).get("version") or view.get("driver_version")
     view["node_pool"] = node_pool_of(record, kube_node)
+    view["ha_redundant"] = api.ha_redundant(record)
     return view
 
 
 def _diff_view(view):
     if not view:
         return {}
-    return {k: view.get(k) for k in ("name", "schedulable", "cordoned_by", "driver_version", "labels", "taints")}
+    return {k: view.get(k) for k in ("name", "schedulable", "cordoned_by", "driver_version", "labels", "taints",
+                                     "ha_redundant")}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -182,6 +190,8 @@ def plan_targets(clients, params, pool_id, targets, records):
         if params.get("taints") is not None or params.get("purge_taints"):
             target.taints = knodes.desired_taints(target.kube_node, params.get("taints") or [],
                                                   params.get("purge_taints"), protected_taints)
+        if params.get("ha_redundant") is not None and api.ha_redundant(target.record) != params["ha_redundant"]:
+            target.ha = api.HA_ACTIONS[params["ha_redundant"]]
         current_driver = ((target.record.get("status") or {}).get("driver") or {}).get("version")
         target.upgrade = bool(wanted_driver) and current_driver != wanted_driver
         disruptive = target.upgrade or bool(action)
@@ -270,6 +280,8 @@ def predict(target, params):
         view.update(schedulable=True, cordoned_by=None, cordon_reason=None)
     if target.upgrade:
         view["driver_version"] = params["driver_version"]
+    if target.ha:
+        view["ha_redundant"] = params["ha_redundant"]
     return view
 
 
@@ -390,6 +402,12 @@ def apply_target(clients, params, pool_id, target, report):
         patch["spec"] = {"taints": target.taints}
     if patch:
         node = knodes.patch_node(kube, target.kube_name, patch)
+    if target.ha:
+        effect = params.get("ha_redundant_effect") if params["ha_redundant"] else None
+        answer = api.batch_update_nodes(clients.cloud, pool_id, [target.name], action=target.ha,
+                                        ha_redundant_effect=effect)
+        if target.name in (answer.get("failNodeNames") or []):
+            raise OperationFailedError("ModelArts refused %s on node %s." % (target.ha, target.name), last_state=answer)
     if target.cordon:
         node, _changed = knodes.cordon(kube, node, L.DEFAULT_OWNER, _reason(params, target))
     deadline = Deadline(params["wait_timeout"])

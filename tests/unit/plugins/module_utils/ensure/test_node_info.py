@@ -12,7 +12,8 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels a
 POOL_ID = "pool-abcd-0123"
 NPU = "huawei.com/ascend-1980"
 SLIM_KEYS = {"name", "kube_name", "phase", "driver_phase", "ready", "schedulable", "cordoned_by", "cordon_reason",
-             "driver_version", "npu_capacity", "npu_allocatable", "node_pool", "labels", "taints", "driver_upgrade"}
+             "driver_version", "npu_capacity", "npu_allocatable", "node_pool", "labels", "taints", "driver_upgrade",
+             "ha_redundant"}
 
 
 def record(name, ip, node_pool="np-a"):
