@@ -49,7 +49,12 @@ def main():
         if entry.get("api") == "k8s":
             kube_writes[entry["method"]] = kube_writes.get(entry["method"], 0) + 1
         else:
-            print("     %s %s -> %s" % (entry["method"], entry["path"], entry["status"]))
+            sent = ""
+            if entry["method"] == "POST" and entry["path"].endswith("/pools"):  # a pool in a VPC needs both
+                spec = (entry.get("body") or {}).get("spec") or {}
+                sent = " (spec.clusters %s, spec.userLogin %s)" % (
+                    "sent" if spec.get("clusters") else "MISSING", "sent" if spec.get("userLogin") else "MISSING")
+            print("     %s %s -> %s%s" % (entry["method"], entry["path"], entry["status"], sent))
     if kube_writes:
         print("     Kubernetes API writes: %s" % ", ".join("%s %d" % item for item in sorted(kube_writes.items())))
     if rc != 0:
