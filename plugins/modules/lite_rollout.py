@@ -212,6 +212,34 @@ options:
       - Nothing is written in check mode, nor when the run is refused before it starts (the module
         fails with the reason instead).
     type: path
+  job_aware:
+    description:
+      - Group the nodes before ordering them, so that each multi-node training job is interrupted
+        once per run. A group is the nodes running the pods of one multi-node job (pods sharing
+        C(volcano.sh/job-name), else C(scheduling.k8s.io/group-name), else a label in
+        O(job_labels), in one namespace) plus the servers of one super node (same
+        C(os.modelarts.node/spod.id) and C(os.modelarts.node/batch.uid)), merged transitively.
+      - A group's nodes are launched back to back, each freed slot going to its next node, so its
+        jobs stay down from the first drain to the last node and restart once. Groups without a
+        multi-node job go first, so a job that ends meanwhile is never interrupted.
+      - With V(false), nodes go in hash order of their names, as before.
+    type: bool
+    default: true
+  job_labels:
+    description:
+      - More pod label keys that name a job (checked after Volcano's two), for example the label
+        your own launcher puts on every pod of a distributed job.
+    type: list
+    elements: str
+  oversized_groups:
+    description:
+      - What to do with a group of more nodes than O(max_unavailable) that runs a multi-node job.
+      - V(roll) launches it back to back like any group; its jobs are interrupted once but stay
+        down for about ceil(size / max_unavailable) node upgrades (RV(plan.groups) states it).
+      - V(skip) skips its nodes and reports them; rerun with a larger budget or after the job ends.
+    type: str
+    choices: [roll, skip]
+    default: roll
   lease_duration:
     description:
       - Seconds the pool's Lease stays valid without renewal. The run renews it every third of this.
@@ -333,6 +361,16 @@ plan:
       description: PodDisruptionBudgets that allow no disruption right now.
       type: list
       elements: str
+    job_aware:
+      description: Whether nodes were grouped by job and super node (O(job_aware)).
+      type: bool
+    groups:
+      description:
+        - The launch groups of more than one node, in order, each with its C(nodes), its multi-node
+          C(jobs) (C(job), C(nodes) it runs on, C(selected) of them in this run), its C(super_nodes),
+          and C(down_rounds), how many rounds of max_unavailable node upgrades its jobs stay down.
+      type: list
+      elements: dict
 report:
   description: The outcome, per node and overall.
   returned: when the run started
@@ -364,6 +402,12 @@ report:
     modelarts_calls_per_upgraded_node:
       description: ModelArts requests of the run divided by the nodes upgraded.
       type: float
+    job_interruptions:
+      description:
+        - Per job (C(namespace/name)), how many times this run interrupted it - a drain evicted a
+          running pod of it while no node it was evicted from earlier in the run was still out.
+      type: dict
+      sample: {"training/llm-a": 1}
 summary:
   description: The report as text for people.
   returned: when the run started
@@ -373,6 +417,14 @@ report_file:
   returned: when O(report_dir) is set and the run started
   type: str
   sample: /tmp/modelarts-lite-rollouts/rollout-20261123t184932-160147.json
+timeline_file:
+  description:
+    - A picture of the run written next to the report, C(<run_id>.html), drawn from O(journal) alone
+      (self-contained, no network) - a timeline per node with its phases, failures and job
+      interruptions, and the slots in use against O(max_unavailable).
+  returned: when O(report_dir) and O(journal) are set and the run started
+  type: str
+  sample: /tmp/modelarts-lite-rollouts/rollout-20261123t184932-160147.html
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
@@ -419,6 +471,9 @@ ARGUMENT_SPEC = dict(
     lease_duration=dict(type="int", default=defaults.DEFAULT_LEASE_DURATION),
     force_unlock=dict(type="bool", default=False),
     expected_node_seconds=dict(type="int", default=defaults.DEFAULT_NODE_SECONDS),
+    job_aware=dict(type="bool", default=True),
+    job_labels=dict(type="list", elements="str"),
+    oversized_groups=dict(type="str", choices=list(defaults.OVERSIZED_GROUPS), default=defaults.DEFAULT_OVERSIZED_GROUPS),
     wait_timeout=dict(type="int", default=86400),
 )
 

@@ -11,6 +11,7 @@ OWNER_PREFIX = "rolling-driver-upgrade/"
 CORDON_OWNER = "modelarts.lite/cordoned-by"
 DRIVER_LABEL = "os.modelarts.node/npu.firmware.driver.version"
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+QUEUED_TAINT = "modelarts.lite/driver-upgrade-queued"
 
 
 def kubectl_json(sim, pool_id, *args):
@@ -112,7 +113,35 @@ def check_all(sim, pool, since, max_unavailable, report, initially_out=None, gua
     twice = {node: versions for node, versions in driver_changes(sim, pool["id"], since).items() if len(versions) > 1}
     if twice:
         broken.append("nodes upgraded more than once: %s" % twice)
+    if (report or {}).get("job_aware"):
+        restarts = gang_restarts(sim, pool["id"], since)
+        many = {job: count for job, count in restarts.items() if count > 1}
+        if many:
+            broken.append("job-aware run interrupted gang jobs more than once: %s" % many)
+        if (report or {}).get("job_interruptions", {}) != restarts:
+            broken.append("the report's job interruptions %s are not what the jobs lived through %s"
+                          % (report.get("job_interruptions"), restarts))
+    held = queued_taints_left(sim, pool["id"], report)
+    if held:
+        broken.append("nodes left with %s though the run did not stop holding them: %s" % (QUEUED_TAINT, held))
     return broken
+
+
+def gang_restarts(sim, pool_id, since=0):
+    """{job: restarts} of the simulator's gang jobs (history events gang_restart) since `since`."""
+    counts = {}
+    for entry in k8s_history(sim, pool_id, since):
+        if entry.get("event") == "gang_restart":
+            counts[entry["job"]] = counts.get(entry["job"], 0) + 1
+    return counts
+
+
+def queued_taints_left(sim, pool_id, report):
+    """Nodes carrying the queued taint that the report does not show in flight or failed."""
+    out = {n.get("kube_name") for n in (report or {}).get("nodes", [])
+           if n.get("result") in ("failed", "cordoned", "upgrading", "verifying", "smoke")}
+    return sorted(name for name, node in kube_nodes(sim, pool_id).items()
+                  if any(t.get("key") == QUEUED_TAINT for t in node["spec"].get("taints") or []) and name not in out)
 
 
 def converged(sim, pool, target):

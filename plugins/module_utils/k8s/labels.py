@@ -44,6 +44,9 @@ DEFAULT_OWNER = "modelarts.lite"
 # label, and as an annotation the JSON record {run, target, phase, from, reason, updated}.
 DRIVER_UPGRADE_STATE = "modelarts.lite/driver-upgrade-state"
 DRIVER_UPGRADE = "modelarts.lite/driver-upgrade"
+# NoSchedule taint on the waiting nodes of a launch group whose first node has been drained: the
+# interrupted job must not restart (nor a new job land) before the group's last node is upgraded.
+QUEUED_TAINT = "modelarts.lite/driver-upgrade-queued"
 
 # Label and taint keys that belong to Kubernetes, CCE or ModelArts: never purged by purge_labels /
 # purge_taints, and refused as user input.

@@ -15,6 +15,7 @@ from typing import Optional
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import window as windows
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import ValidationError
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 
 DEFAULT_MAX_UNAVAILABLE = "1"
 DEFAULT_DRAIN_TIMEOUT = 600
@@ -23,6 +24,9 @@ DEFAULT_SMOKE_TIMEOUT = 600
 DEFAULT_LEASE_DURATION = 300
 DEFAULT_NODE_SECONDS = 900
 DEFAULT_POLL_INTERVAL = 10.0
+DEFAULT_JOB_AWARE = True
+OVERSIZED_GROUPS = ("roll", "skip")
+DEFAULT_OVERSIZED_GROUPS = "roll"
 # Every per-run duration option is bounded: a day at most.
 MAX_SECONDS = 86400
 
@@ -56,6 +60,9 @@ class RolloutConfig:
     lease_duration: float = DEFAULT_LEASE_DURATION
     force_unlock: bool = False
     expected_node_seconds: float = DEFAULT_NODE_SECONDS
+    job_aware: bool = DEFAULT_JOB_AWARE
+    job_labels: tuple = L.JOB_LABELS
+    oversized_groups: str = DEFAULT_OVERSIZED_GROUPS
     owner: dict = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +81,9 @@ class RolloutConfig:
         for option in ("max_unavailable", "max_unavailable_per_node_pool"):
             if params.get(option) not in (None, ""):
                 policy.parse_budget(params[option], 100, option)
+        if params.get("oversized_groups") not in (None,) + OVERSIZED_GROUPS:
+            raise ValidationError("oversized_groups must be one of %s, got %r."
+                                  % (", ".join(OVERSIZED_GROUPS), params["oversized_groups"]), option="oversized_groups")
 
         def given(option, default):
             return params.get(option) or default
@@ -95,6 +105,9 @@ class RolloutConfig:
             lease_duration=given("lease_duration", DEFAULT_LEASE_DURATION),
             force_unlock=bool(params.get("force_unlock")),
             expected_node_seconds=given("expected_node_seconds", DEFAULT_NODE_SECONDS),
+            job_aware=params.get("job_aware", DEFAULT_JOB_AWARE) is not False,
+            job_labels=L.JOB_LABELS + tuple(params.get("job_labels") or ()),
+            oversized_groups=given("oversized_groups", DEFAULT_OVERSIZED_GROUPS),
             owner={"run-id": run_id, "user": os.environ.get("USER") or os.environ.get("AWX_USER") or "unknown",
                    "host": os.uname()[1] if hasattr(os, "uname") else "unknown", "target": params["driver_version"]},
         )

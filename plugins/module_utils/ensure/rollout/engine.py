@@ -13,6 +13,7 @@ import time
 
 from ansible_collections.modelarts.lite.plugins.module_utils import times
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import groups as G
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import policy as P
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
@@ -24,6 +25,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.port
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.smoke import SmokeCheck
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import ApiError, LiteError, TransportError
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import drain as kdrain
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as knodes
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import LockLostError, PoolLock
 
@@ -75,6 +77,10 @@ class Engine:
         self.started_wall = None
         self.started_mono = None
         self.run_deadline = None
+        self.groups = []             # job-aware launch groups (groups.plan_groups, kept ones)
+        self.multi_node_jobs = set()
+        self.interruptions = {}      # job -> times a drain of this run interrupted it
+        self.job_hits = {}           # job -> kube names whose drain evicted a running pod of it
 
     @classmethod
     def build(cls, cloud, kube, pool_id, config, journal=None, clock=time.monotonic, wall=time.time,
@@ -104,16 +110,47 @@ class Engine:
             M.classify(track, self.kube_nodes.get(track.kube_name), pods_by_node.get(track.kube_name, []), pdbs,
                        self.config, self.clock())
             tracks.append(track)
-        self.tracks = P.ordered(tracks, self.target)
+        position = self._group(tracks, pods) if self.config.job_aware else {}
+        self.tracks = P.ordered(tracks, self.target, position)
         self.by_kube_name = {t.kube_name: t for t in self.tracks}
         done_before = sum(1 for t in self.tracks if t.phase == M.ALREADY and t.resumed)
-        for track in self.policy.canary.choose(self.tracks, done_before):
+        preferred = None
+        if self.groups:
+            def preferred(count):
+                return [self.by_kube_name[name] for name in G.pick_canaries(self.groups, count)]
+        for track in self.policy.canary.choose(self.tracks, done_before, preferred):
             track.canary = True
         self.canary_passed = self.policy.canary.passed(self.tracks)
         return self.tracks
 
+    def _group(self, tracks, pods):
+        """Job-aware order (groups.py): {kube name: launch position} of the pending nodes, grouped
+        by the multi-node jobs on them and by super node; oversized groups skipped when
+        ``oversized_groups`` says so."""
+        pending = {t.kube_name: t for t in tracks if t.phase == M.PENDING}
+        labels = {name: knodes.labels_of(node) for name, node in self.kube_nodes.items()}
+        self.multi_node_jobs = {job for job, on in G.jobs_by_node(pods, self.config.job_labels).items() if len(on) > 1}
+        planned = G.plan_groups(list(pending), labels, pods, self.config.job_labels,
+                                order=lambda name: P.order_key(pending[name].name, self.target))
+        kept, skipped = G.apply_oversized(planned, self.policy.max_unavailable, self.config.oversized_groups)
+        for name, reason in skipped.items():
+            pending[name].phase, pending[name].reason = M.SKIPPED, reason
+        order, group_of = G.launch_order(kept)
+        for name, index in group_of.items():
+            pending[name].group = index
+        self.groups = kept
+        return {name: index + 1 for index, name in enumerate(order)}
+
+    def job_report(self):
+        """The job-aware part of the plan: the groups of more than one node."""
+        return {"job_aware": bool(self.config.job_aware),
+                "groups": [{"nodes": [self.by_kube_name[n].name for n in g["nodes"]], "jobs": g["jobs"],
+                            "super_nodes": g["super_nodes"], "down_rounds": g["down_rounds"]}
+                           for g in self.groups if len(g["nodes"]) > 1]}
+
     def plan_report(self):
-        return R.plan_report(self.tracks, self.policy, self.pdbs, self.config.expected_node_seconds)
+        return dict(R.plan_report(self.tracks, self.policy, self.pdbs, self.config.expected_node_seconds),
+                    **self.job_report())
 
     @property
     def max_unavailable(self):
@@ -164,6 +201,50 @@ class Engine:
             track.launched_at = self.clock()
             self._set(track, M.CORDONED, "%s (%s) cordoned%s, draining" % (
                 track.name, track.kube_name, " [canary]" if track.canary else ""), write=False)
+        self._hold_groups(tracks)
+
+    def _hold_groups(self, launched):
+        """Taint the waiting nodes of each group that just started (the queued taint): its jobs
+        are about to be interrupted and must not restart before the group's last node is back."""
+        started = {t.group for t in launched if t.group is not None}
+        waiting = [t for t in self.tracks if t.group in started and t.phase == M.PENDING and not t.held]
+        if not waiting:
+            return
+        self._write_all([(t, M.PENDING, {"hold": True}) for t in waiting])
+        for track in waiting:
+            track.held = True
+        self.emit("hold", "holding %s for their group (NoSchedule %s)" % (
+            ", ".join(t.name for t in waiting), L.QUEUED_TAINT))
+
+    def _release_holds(self):
+        """A run that stops early takes the queued taint off the nodes it never launched."""
+        waiting = [t for t in self.tracks if t.held and t.phase in (M.PENDING, M.SKIPPED)]
+        if not waiting:
+            return
+        try:
+            self._write_all([(t, t.phase, {"hold": False}) for t in waiting])
+        except LiteError as error:
+            self.emit("warning", "could not remove %s from %s: %s" % (
+                L.QUEUED_TAINT, ", ".join(t.kube_name for t in waiting), error))
+            return
+        for track in waiting:
+            track.held = False
+
+    def _note_interruptions(self, track, plan, pods):
+        """Journal each job whose running pod this drain evicts, once per interruption."""
+        evicting = {entry["pod"] for entry in plan[kdrain.EVICT]}
+        hit = sorted({G.job_of(p, self.config.job_labels) for p in pods
+                      if kdrain.pod_key(p) in evicting and (p.get("status") or {}).get("phase") == "Running"}
+                     - {None})
+        for job in hit:
+            earlier = self.job_hits.setdefault(job, set())
+            out = [name for name in earlier if self.by_kube_name[name].phase in M.IN_FLIGHT + (M.FAILED,)]
+            earlier.add(track.kube_name)
+            if not G.interrupted(out):
+                continue
+            self.interruptions[job] = self.interruptions.get(job, 0) + 1
+            self.emit("interruption", "%s (%s): drain interrupts job %s" % (track.name, track.kube_name, job), track,
+                      job=job, multi_node=job in self.multi_node_jobs)
 
     def _step_drains(self, draining, pods=None):
         """Advance the draining nodes given by one eviction pass; returns the nodes now drained.
@@ -180,6 +261,7 @@ class Engine:
                 if plan[kdrain.REFUSE]:
                     self._fail(track, kdrain.refusal_summary(track.kube_name, plan[kdrain.REFUSE]))
                     continue
+                self._note_interruptions(track, plan, node_pods)
                 track.drain = kdrain.NodeDrain(track.kube_name, plan, self.config.drain_timeout,
                                                self.config.grace_period, clock=self.clock)
             try:
@@ -433,12 +515,14 @@ class Engine:
 
     def finish(self):
         """The final report; the journal's "end" event says the same in one line."""
+        self._release_holds()
         if self.started_wall is None:     # nothing to do: the run ends where it starts
             self.started_wall, self.started_mono = self.wall(), self.clock()
         if self.status is None:
             self.status = M.RUN_FAILED if self.policy.budget_stop(self.failed_count()) else M.SUCCEEDED
         report = R.run_report(self.run_id, self.pool_id, self.target, self.status, self.stop_reason,
                               self.started_wall, self.wall(), self.tracks, self.policy)
+        report.update(job_aware=bool(self.config.job_aware), job_interruptions=dict(sorted(self.interruptions.items())))
         self.emit("end", "rollout %s: %s (%s)" % (self.status, R.tally_text(self.tracks),
                                                   self.stop_reason or "all selected nodes handled"),
                   status=self.status)

@@ -77,6 +77,8 @@ class Track:
         self.reason = None
         self.canary = False
         self.resumed = False
+        self.group = None            # index of its launch group (job-aware runs, groups.py)
+        self.held = False            # carries the queued taint (its group has started)
         self.started = None          # wall clock, for the report
         self.ended = None
         self.launched_at = None      # monotonic, for durations and timeouts

@@ -9,10 +9,13 @@ the clock or the journal; the engine hands in a Snapshot and carries out the Dec
   whoever caused it, uses up the budget, as do this run's in-flight and failed nodes.
 - **Order**: nodes a previous run left in flight first, then pending nodes in a hash order of
   (name, target), so a rerun picks the same next nodes and node pools interleave.
-- **Groups** (the seam for policies that drain several nodes together): ``group_nodes`` turns the
-  order into launch groups, and ``choose_launches`` starts a group only when ALL of its pending
-  nodes fit every budget at once. Today each node is its own group. A grouping policy (nodes of
-  one job, one super node) replaces ``group_nodes``; nothing else has to change.
+- **Groups** (job- and topology-aware, groups.py): ``ordered`` puts each launch group's nodes
+  together (the engine numbers them at plan time, ``Track.group``), ``group_nodes`` cuts the order
+  into groups, and ``choose_launches`` launches a group back to back: its nodes take the free
+  slots as they come and no later node overtakes one of them. A group that fits starts at once;
+  a larger one does not wait for the whole budget (that would be a wave barrier): its waiting
+  nodes are held by the engine (the queued taint) so its jobs stay down until its last node.
+  Without job awareness every node is its own group.
 - **Canary**: one object, CanaryPolicy: which nodes go first, when they have passed, the pause
   after them, and what a failed canary means.
 - **Window gate**: no node starts outside the maintenance window, or within ``window_margin``
@@ -93,18 +96,26 @@ def order_key(name, target):
     return hashlib.sha256(("%s|%s" % (name, target)).encode("utf-8")).hexdigest()
 
 
-def ordered(tracks, target):
-    """In-flight (resumed) nodes first, then pending ones in hash order; the rest by name."""
+def ordered(tracks, target, position=None):
+    """In-flight (resumed) nodes first, then pending ones by launch-group position (job-aware runs)
+    and hash order; the rest by name."""
     rank = dict.fromkeys(IN_FLIGHT, 0)
     rank[PENDING] = 1
-    return sorted(tracks, key=lambda t: (rank.get(t.phase, 2), order_key(t.name, target) if t.phase in rank
-                                         else t.name))
+    position = position or {}
+    return sorted(tracks, key=lambda t: (rank.get(t.phase, 2), position.get(t.kube_name, 0),
+                                         order_key(t.name, target) if t.phase in rank else t.name))
 
 
 def group_nodes(tracks):
-    """Launch groups in rollout order: the nodes of a group are cordoned, drained and upgraded
-    together, and launch only when all of them fit the budgets. Each node is its own group."""
-    return [[track] for track in tracks]
+    """Launch groups in rollout order: consecutive tracks of one ``Track.group``; a track without
+    a group is a group of its own."""
+    out = []
+    for track in tracks:
+        if out and track.group is not None and out[-1][-1].group == track.group:
+            out[-1].append(track)
+        else:
+            out.append([track])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -121,10 +132,14 @@ class CanaryPolicy:
         self.pause = bool(pause)
         self.approved = bool(approved)
 
-    def choose(self, tracks, done_before):
-        """The canary nodes among ``tracks`` (in rollout order); ``done_before`` nodes already count."""
+    def choose(self, tracks, done_before, preferred=None):
+        """The canary nodes among ``tracks`` (in rollout order); ``done_before`` nodes already count.
+        ``preferred(count)`` (job-aware runs): the pending nodes to take, never half a group."""
         need = max(0, self.nodes - done_before)
-        return [t for t in tracks if t.phase in (PENDING,) + IN_FLIGHT][:need]
+        if preferred is None:
+            return [t for t in tracks if t.phase in (PENDING,) + IN_FLIGHT][:need]
+        in_flight = [t for t in tracks if t.phase in IN_FLIGHT][:need]
+        return in_flight + (list(preferred(need - len(in_flight))) if need > len(in_flight) else [])
 
     @staticmethod
     def passed(tracks):
@@ -249,25 +264,23 @@ class Policy:
         return Decision(launch=self.choose_launches(snapshot, passed), canary_passed=passed_now)
 
     def choose_launches(self, snapshot, canary_passed):
-        """Whole groups, in order, while they fit max_unavailable and the per-node-pool limits."""
+        """Groups in order, back to back, while slots are free under max_unavailable and the
+        per-node-pool limits. A node of a single-node group that its pool's limit holds back is
+        passed over; a held-back node of a larger group stops the launches (nothing overtakes a
+        group that has begun)."""
         total, per_pool = len(snapshot.unavailable), dict(snapshot.per_pool)
         launching = []
         for group in group_nodes(snapshot.tracks):
-            if total >= self.max_unavailable:
-                break
-            members = [t for t in group if t.phase == PENDING]
-            if not members or not all(self.canary.may_start(t, canary_passed) for t in members):
-                continue
-            if total + len(members) > self.max_unavailable:
-                break
-            wanted = {}
+            members = [t for t in group if t.phase == PENDING and self.canary.may_start(t, canary_passed)]
             for track in members:
-                wanted[track.node_pool] = wanted.get(track.node_pool, 0) + 1
-            if any(pool in self.pool_limits and per_pool.get(pool, 0) + count > self.pool_limits[pool]
-                   for pool, count in wanted.items()):
-                continue
-            launching.extend(members)
-            total += len(members)
-            for pool, count in wanted.items():
-                per_pool[pool] = per_pool.get(pool, 0) + count
+                if total >= self.max_unavailable:
+                    return launching
+                limit = self.pool_limits.get(track.node_pool)
+                if limit is not None and per_pool.get(track.node_pool, 0) >= limit:
+                    if len(group) > 1:
+                        return launching
+                    break
+                launching.append(track)
+                total += 1
+                per_pool[track.node_pool] = per_pool.get(track.node_pool, 0) + 1
         return launching

@@ -16,7 +16,10 @@ import json
 from ansible_collections.modelarts.lite.plugins.module_utils import times
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools as api
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import speed
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import groups
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.machine import (
+    DONE,
+    FAILED,
     OWNER_PREFIX,
     cordoned_by_rollout,
 )
@@ -87,9 +90,10 @@ class NodeWriter:
         return json.dumps({"run": self.run_id, "target": self.target, "phase": phase, "from": track.before,
                            "reason": reason, "updated": times.iso(self.wall())}, sort_keys=True)
 
-    def write(self, node, track, phase, cordon=False, uncordon=False, reason=None):
+    def write(self, node, track, phase, cordon=False, uncordon=False, reason=None, hold=None):
         """The PATCH; ``node`` is the Node as last seen (None: read it). Returns the updated Node.
-        Safe in a worker thread: it reads no shared state."""
+        ``hold`` True/False adds/removes the queued taint (groups.py); an uncordon, ``done`` or
+        ``failed`` removes it too. Safe in a worker thread: it reads no shared state."""
         name = track.kube_name
         node = node or knodes.get_node(self.kube, name)
         for _attempt in range(3):
@@ -102,6 +106,10 @@ class NodeWriter:
             metadata = patch.setdefault("metadata", {})
             metadata.setdefault("annotations", {})[L.DRIVER_UPGRADE] = self.state_value(track, phase, reason)
             metadata["labels"] = {L.DRIVER_UPGRADE_STATE: phase}
+            taints = groups.queued_taints(node, hold if hold is not None
+                                          else False if uncordon or phase in (DONE, FAILED) else None)
+            if taints is not None:
+                patch.setdefault("spec", {})["taints"] = taints or None
             try:
                 return knodes.patch_node(self.kube, name, patch)
             except KubeConflictError:

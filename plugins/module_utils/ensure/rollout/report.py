@@ -170,3 +170,19 @@ def write_report(directory, result):
         os.chmod(path + ".tmp", 0o644)
         os.replace(path + ".tmp", path)
     return base + ".json"
+
+
+def write_timeline(directory, run_id, journal_path, max_unavailable):
+    """<run_id>.html, the run's picture (timeline.py) drawn from its journal; None without one."""
+    from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import timeline
+    if not journal_path or not os.path.exists(journal_path):
+        return None
+    with open(journal_path, encoding="utf-8") as handle:
+        events = [json.loads(line) for line in handle if line.strip().endswith("}")]
+    events = [e for e in events if e.get("run_id") in (None, run_id)]
+    path = os.path.join(directory, run_id + ".html")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write(timeline.render_timeline(events, max_unavailable))
+    os.chmod(path + ".tmp", 0o644)
+    os.replace(path + ".tmp", path)
+    return path

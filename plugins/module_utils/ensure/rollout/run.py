@@ -41,6 +41,8 @@ def run_rollout(clients, params, check_mode):
         result = _run(clients, params, check_mode, run_id, journal)
         if params.get("report_dir") and result.get("report"):
             result["report_file"] = R.write_report(params["report_dir"], result)
+            result["timeline_file"] = R.write_timeline(params["report_dir"], run_id, params.get("journal"),
+                                                       result["report"].get("max_unavailable"))
     except LiteError as error:
         journal(R.event(time.time(), "end", "refused: %s" % error, status="refused"))
         raise

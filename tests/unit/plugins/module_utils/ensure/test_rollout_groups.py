@@ -3,7 +3,7 @@ import random
 
 import pytest
 
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_groups as G
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import groups as G
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 
 VOLCANO = "volcano.sh/job-name"
@@ -169,3 +169,13 @@ def test_idle_gate_waits_within_the_bound_only():
     assert decision == "launch" and "t/a still running after 600s" in reason
     assert G.idle_gate(group, set(), 10, 600) == ("launch", "no multi-node job runs on the group")
     assert G.idle_gate(group, {"t/a"}, 0, 0)[0] == "launch"       # no bound: never waits
+
+
+def test_queued_taint_added_once_removed_cleanly_and_other_taints_kept():
+    node = {"spec": {"taints": [{"key": "dedicated", "value": "nlp", "effect": "NoSchedule"}]}}
+    held = G.queued_taints(node, True)
+    assert held == node["spec"]["taints"] + [{"key": L.QUEUED_TAINT, "effect": "NoSchedule"}]
+    assert G.queued_taints({"spec": {"taints": held}}, True) is None
+    assert G.queued_taints({"spec": {"taints": held}}, False) == node["spec"]["taints"]
+    assert G.queued_taints({"spec": {}}, False) is None and G.queued_taints(node, None) is None
+    assert G.interrupted([]) and not G.interrupted(["10.0.0.1"])

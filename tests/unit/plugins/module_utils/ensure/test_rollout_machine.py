@@ -70,11 +70,12 @@ class Config:
     window_margin = 0
 
 
-def test_policy_launches_whole_groups_that_fit_and_keeps_the_order(monkeypatch):
+def test_policy_launches_groups_back_to_back_and_nothing_overtakes(monkeypatch):
     tracks = [track(M.PENDING, "node-%d" % i) for i in range(5)]
     policy = P.Policy(Config(), [], 10)
     assert [t.name for t in policy.decide(snapshot(tracks)).launch] == ["node-0", "node-1", "node-2"]
-    # The grouping seam: a group launches only as a whole; a group that does not fit waits (no overtaking).
+    # A group (job-aware runs): its nodes take the free slots as they come, and while one of them
+    # waits no later node starts (the engine holds the waiting ones; see groups.py).
     job = {"node-1", "node-2", "node-3"}
 
     def by_job(ordered):                     # groups in order of their first node
@@ -83,9 +84,16 @@ def test_policy_launches_whole_groups_that_fit_and_keeps_the_order(monkeypatch):
             groups.setdefault("job" if node.name in job else node.name, []).append(node)
         return list(groups.values())
     monkeypatch.setattr(P, "group_nodes", by_job)
-    assert [t.name for t in policy.decide(snapshot(tracks)).launch] == ["node-0"]
-    assert [t.name for t in policy.decide(snapshot(tracks[1:])).launch] == ["node-1", "node-2", "node-3"]
-    assert policy.decide(snapshot(tracks[1:], unavailable=["x"])).launch == []
+    assert [t.name for t in policy.decide(snapshot(tracks)).launch] == ["node-0", "node-1", "node-2"]
+    tracks[0].phase = tracks[1].phase = tracks[2].phase = M.DONE
+    assert [t.name for t in policy.decide(snapshot(tracks, unavailable=["x", "y"])).launch] == ["node-3"]
+    assert policy.decide(snapshot(tracks, unavailable=["x", "y", "z"])).launch == []
+    # The engine's grouping: consecutive tracks of one Track.group.
+    for t, group in zip(tracks, (None, 1, 1, 1, None)):
+        t.group = group
+    monkeypatch.undo()
+    assert [[t.name for t in g] for g in P.group_nodes(tracks)] == [["node-0"], ["node-1", "node-2", "node-3"],
+                                                                     ["node-4"]]
 
 
 def test_canary_policy_is_one_object():

@@ -6,7 +6,7 @@ import pytest
 from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as R
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure import rollout_timeline as T
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import timeline as T
 
 
 class Elements(HTMLParser):

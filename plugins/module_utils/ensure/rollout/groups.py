@@ -35,6 +35,8 @@ last, so a job that ends while the rest of the pool upgrades is never interrupte
 bound passes (``idle_gate``); after the bound the group is drained anyway.
 
 The engine's order inside these rules stays its own deterministic key (``order`` below).
+``queued_taints`` builds the hold (a pure patch of the taint list); ``interrupted`` decides
+whether a drain's eviction is a new interruption of a job.
 """
 
 from __future__ import annotations
@@ -181,6 +183,23 @@ def pick_canaries(groups, count):
         if group["nodes"][0] not in chosen:
             chosen.extend(n for n in group["nodes"] if n not in chosen)
     return chosen
+
+
+def queued_taints(node, hold):
+    """The Node's new taint list with (hold True) or without (hold False) the queued taint; None
+    when that changes nothing (or hold is None)."""
+    if hold is None:
+        return None
+    current = (node.get("spec") or {}).get("taints") or []
+    kept = [t for t in current if t.get("key") != L.QUEUED_TAINT]
+    wanted = kept + ([{"key": L.QUEUED_TAINT, "effect": "NoSchedule"}] if hold else [])
+    return None if wanted == current else wanted
+
+
+def interrupted(earlier_nodes_out):
+    """A drain that evicts a running pod of a job interrupts it anew unless a node it was evicted
+    from earlier in the run is still out: a gang cannot restart while one of its nodes is out."""
+    return not earlier_nodes_out
 
 
 def idle_gate(group, running_jobs, waited_seconds, wait_timeout):
