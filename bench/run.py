@@ -29,6 +29,8 @@ sys.path.insert(0, str(REPO / "simulator"))
 
 from modelarts_sim.testing import start_simulator  # noqa: E402  (the simulator ships beside the collection)
 
+import jobs  # noqa: E402  (bench/jobs.py: the training-job workload mix)
+
 BIN = pathlib.Path(sys.executable).parent
 NPU_FLAVOR = "modelarts.bm.npu.arm.8snt9b3.d"
 DRIVERS = ("7.1.0.9.220-23.0.6", "7.5.0.5.220-24.1.0.3")   # Snt9b: each run upgrades to the other one
@@ -226,7 +228,7 @@ class Runner:
 
     # ---- rolling upgrade: role vs baseline ------------------------------------------------------
 
-    def upgrade_run(self, sim, seeded, method, spec, target, nodes):
+    def upgrade_run(self, sim, seeded, method, spec, target, nodes, role_options=None):
         size = len(seeded["nodes"])
         slots = max_unavailable_count(spec, size)
         token = kube_token(sim, seeded["id"])
@@ -246,6 +248,7 @@ class Runner:
             options = {"pool": seeded["name"], "driver_version": target, "max_unavailable": spec,
                        "canary_nodes": 0, "progress_interval": 1, "report_dir": str(self.workdir / "reports"),
                        "nodes": nodes if len(nodes) < size else []}
+            options.update(role_options or {})
             extra = {role_variable_prefix() + name: value for name, value in options.items()}
             proc, _output, wall = self.playbook(sim, playbook, extra_vars=extra)
             forks = 5
@@ -662,7 +665,11 @@ def main():
     parser.add_argument("--target-time-scale", type=float, default=100.0,
                         help="time scale of the ratio target's run (256 nodes, max_unavailable 8); 100 makes "
                              "T_node about 9 s")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["upgrades", "target", "overhead", "info"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["upgrades", "target", "overhead", "info", "jobs"])
+    parser.add_argument("--only", choices=["jobs"],
+                        help="run this section alone and update it (and its targets) in --output, keeping the rest")
+    parser.add_argument("--jobs-time-scale", type=float, default=200.0,
+                        help="time scale of the training-jobs runs (256 nodes, three runs); 200 makes T_node about 4 s")
     parser.add_argument("--quick", action="store_true", help="16 and 64 nodes, fewer rounds")
     parser.add_argument("--output", default=str(REPO / "bench" / "results.json"))
     parser.add_argument("--update", action="store_true",
@@ -674,6 +681,9 @@ def main():
     if args.quick:
         args.sizes = [16, 64]
         args.overhead_rounds = 7
+    if args.only == "jobs":
+        args.skip = ["upgrades", "target", "overhead", "info"]
+        args.update = True
     started = time.perf_counter()
     results = {"started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "time_scale": args.time_scale,
                "seed": SEED, "host": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -683,7 +693,7 @@ def main():
         with open(args.output, encoding="utf-8") as handle:
             previous = json.load(handle)
         kept = {"upgrades": ("upgrades", "seed_seconds"), "target": ("target_run",), "overhead": ("overhead",),
-                "info": ("info",)}
+                "info": ("info",), "jobs": ("jobs",)}
         for section in args.skip:
             for key in kept[section]:
                 if key in previous:
@@ -707,11 +717,16 @@ def main():
         if "info" not in args.skip:
             log("_info modules on a %d-node pool" % args.info_nodes)
             results["info"] = runner.info_scale()
+        if "jobs" not in args.skip:
+            results["jobs"] = jobs.run_jobs(runner, start_simulator, log, DRIVERS, args.jobs_time_scale)
     results["targets"] = verdicts(results)
+    results["targets"].update((results.get("jobs") or {}).get("targets") or {})
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     results["host"]["load_average_at_end"] = os.getloadavg()
     pathlib.Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
+    if results.get("jobs"):
+        jobs.print_jobs(results["jobs"])
     print("results: %s (%.0f s in all)" % (args.output, results["total_seconds"]))
 
 
