@@ -177,8 +177,9 @@ def _gantt(model):
             continue
         x, y = x_of(item["at"] - model["start"]), AXIS + rows[item["node"]] * ROW
         out.append('<path class="interruption" data-job="%s" data-node="%s" d="M%.1f %dl5 -9h-10z">'
-                   '<title>job %s interrupted</title></path>' % (
-                       escape(item["job"]), escape(item["node"]), x, y + ROW - 3, escape(item["job"])))
+                   '<title>job %s interrupted</title></path><text class="job" x="%.1f" y="%d">%s</text>' % (
+                       escape(item["job"]), escape(item["node"]), x, y + ROW - 3, escape(item["job"]),
+                       x - 7, y + ROW - 5, escape(item["job"].split("/")[-1])))
     out.append("</svg>")
     return "".join(out)
 
@@ -229,7 +230,7 @@ line.grid{stroke:#eee} rect.phase{stroke:none}
 rect.failed-tail{fill:%(failed)s;opacity:.25}
 g.failure path{stroke:%(failed)s;stroke-width:2.5;fill:none}
 path.done{stroke:%(done)s;stroke-width:2;fill:none}
-path.interruption{fill:%(job)s}
+path.interruption{fill:%(job)s} text.job{font-size:9px;text-anchor:end;fill:%(job)s}
 polyline.in-use{fill:none;stroke:%(slots)s;stroke-width:2} line.limit{stroke:%(limit)s;stroke-dasharray:6 4}
 """
 
