@@ -16,14 +16,17 @@ link here.
 - ``machine.py``: the node phases, the table of allowed transitions, ``transition()`` (the only
   way a phase changes; it writes the journal event) and ``classify()`` (where a node stands when
   a run starts, read from the cluster, so a rerun resumes).
-- ``policy.py``: pure decisions over a snapshot: budgets, order, launch groups (the seam for
-  policies that drain several nodes together), the canary (one CanaryPolicy object) and the
-  window gate.
+- ``policy.py``: pure decisions over a snapshot: budgets, order, launch groups, the canary (one
+  CanaryPolicy object) and the window gate.
+- ``groups.py``: the job- and topology-aware grouping, a pure function of the nodes' labels and
+  the pods (multi-node jobs, super nodes, merged transitively), the oversized-group policy, the
+  queued taint that holds a started group's waiting nodes, and when a drain is an interruption.
 - ``engine.py``: the loop. It reads and writes through three ports (``ports.py``): ClusterReader
   (Nodes, pods on draining nodes, ModelArts nodes), NodeWriter (state writes, drain passes) and
   Upgrader (batch-update calls).
 - ``speed.py``: the watch and the concurrent requests, behind one seam (why: its docstring).
-- ``report.py``: run id, journal events, plan, final report, summary, report files.
+- ``report.py``: run id, journal events, plan, final report, summary, report files (the report,
+  its text, and the timeline page ``timeline.py`` draws from the journal alone).
 - ``smoke.py``, ``compat.py``, ``window.py``, ``progress.py`` (lite_rollout_info).
 
 **Per-node state lives on the Node**: label ``modelarts.lite/driver-upgrade-state`` and annotation
@@ -58,10 +61,13 @@ this order:
 7. Fill slots: the policy decides from a snapshot. No node starts after a stop (a failed canary,
    more than ``max_failed_nodes`` failures, ``wait_timeout`` out, the window closed or closing
    within ``window_margin``, the pause after the canary without approval, or ``stop_requested()``
-   returning True). Otherwise whole launch groups start, in order, while they fit
-   ``max_unavailable`` (every cordoned or NotReady node of the pool counts, whoever caused it,
-   plus this run's in-flight and failed nodes) and ``max_unavailable_per_node_pool``; before the
-   canary passed only canary nodes may start. Started nodes are cordoned (one PATCH each, sent
+   returning True). Otherwise launch groups start in order, back to back, while slots are free
+   under ``max_unavailable`` (every cordoned or NotReady node of the pool counts, whoever caused
+   it, plus this run's in-flight and failed nodes) and ``max_unavailable_per_node_pool``; before
+   the canary passed only canary nodes may start. With job awareness (default) a group is the
+   nodes of one multi-node job or super node: when its first node starts, its waiting nodes get
+   the queued taint (NoSchedule), so the interrupted job restarts once, after the group's last
+   node; a run that stops early removes the taint from the nodes it never launched. Started nodes are cordoned (one PATCH each, sent
    together), their pods listed after the cordon, a first drain pass made, and the ones with
    nothing to evict upgraded in this same cycle.
 
