@@ -64,8 +64,8 @@ def run_jobs(runner, start_simulator, log, drivers, time_scale):
             seeded = sim.seed([{"name": "bench-jobs", "nodes": POOL_NODES,
                                 "flavor": "modelarts.bm.npu.arm.8snt9b3.d", "node_pool": "np-a",
                                 "driver_version": drivers[0], "workloads": workload_mix()}])["pools"][0]
-            log("jobs: %s, %d nodes, max_unavailable %s, time scale %g" % (label, POOL_NODES, MAX_UNAVAILABLE,
-                                                                          time_scale))
+            log("jobs: %s, %d nodes, max_unavailable %s, time scale %g"
+                % (label, POOL_NODES, MAX_UNAVAILABLE, time_scale))
             result = runner.upgrade_run(sim, seeded, method, MAX_UNAVAILABLE, drivers[1], list(seeded["nodes"]),
                                         role_options=variables)
             result.update(run=label, **job_costs(sim.gangs(seeded["id"])[seeded["id"]]))
@@ -103,8 +103,8 @@ def verdicts(rows):
 def print_jobs(section):
     print()
     print("Training jobs met by the upgrade (256 nodes: 8 x 16-node, 16 x 4-node, 64 single-node gang jobs)")
-    print("%10s %8s %8s %6s %9s %9s %10s %10s" % ("run", "wall s", "limit s", "ratio", "intr max", "intr tot",
-                                                 "lost NPUh", "multi NPUh"))
+    header = ("run", "wall s", "limit s", "ratio", "intr max", "intr tot", "lost NPUh", "multi NPUh")
+    print("%10s %8s %8s %6s %9s %9s %10s %10s" % header)
     for r in section["runs"]:
         print("%10s %8.1f %8s %6s %9d %9d %10.1f %10.1f%s" % (
             r["run"], r["wall_seconds"], r["limit_packed_seconds"], r["ratio"], r["job_interruptions_max"],

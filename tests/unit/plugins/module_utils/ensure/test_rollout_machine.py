@@ -92,8 +92,8 @@ def test_policy_launches_groups_back_to_back_and_nothing_overtakes(monkeypatch):
     for t, group in zip(tracks, (None, 1, 1, 1, None)):
         t.group = group
     monkeypatch.undo()
-    assert [[t.name for t in g] for g in P.group_nodes(tracks)] == [["node-0"], ["node-1", "node-2", "node-3"],
-                                                                     ["node-4"]]
+    grouped = [[t.name for t in g] for g in P.group_nodes(tracks)]
+    assert grouped == [["node-0"], ["node-1", "node-2", "node-3"], ["node-4"]]
 
 
 def test_canary_policy_is_one_object():
