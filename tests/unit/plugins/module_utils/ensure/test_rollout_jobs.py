@@ -1,7 +1,7 @@
 """The engine with job awareness on (fake pool, virtual clock): groups launch back to back, their
 waiting nodes are held with the queued taint, holds are released, interruptions are journaled."""
 import pytest
-from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401  (fake_api is a fixture)
+from test_rollout import Clock, FakePool, engine, fake_api  # noqa: F401 pylint: disable=unused-import
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import policy as P
