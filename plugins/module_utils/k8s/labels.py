@@ -62,3 +62,11 @@ def is_system_key(key):
         return True
     prefix = key.split("/", 1)[0] if "/" in key else ""
     return prefix.endswith((".kubernetes.io", ".k8s.io"))
+
+# Hot standby (k8s/standby.py). The vendor's procedure taints standby nodes and fences a faulty one
+# with a taint but names no keys; these are ours. Both NoSchedule: running pods are not evicted.
+STANDBY_TAINT = "modelarts.lite/hot-standby"
+FAULTY_TAINT = "modelarts.lite/faulty"
+# Set on the promoted standby (the node it replaces) and on the fenced node (its replacement).
+STANDBY_REPLACES = "modelarts.lite/standby-replaces"
+REPLACED_BY = "modelarts.lite/replaced-by"
