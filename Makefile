@@ -27,12 +27,15 @@ export PY_COLORS := 0
 
 FORCE:
 
-.PHONY: help venv collection demo test units integration sanity lint docs bench molecule clean chromium
+.PHONY: help venv collection demo test units integration sanity sanity-checkout sanity-all lint docs bench molecule \
+	galaxy-importer compat clean chromium
 
 help:
 	@echo "make demo         set up everything, run the main job on the simulator, print what happened"
-	@echo "make test         every gate: lint, docs, units, integration, sanity"
-	@echo "make units | integration | molecule | sanity | lint | docs | bench"
+	@echo "make test         every gate: lint, galaxy-importer, docs, units, integration, molecule, sanity, compat"
+	@echo "make units | integration | molecule | sanity | sanity-checkout | lint | galaxy-importer | docs | compat"
+	@echo "make sanity-all   ansible-test sanity with every supported ansible-core (not part of make test)"
+	@echo "make bench        the rolling-upgrade benchmark (about 40 minutes)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt simulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -104,11 +107,67 @@ sanity: collection
 	cd $(SANITY_ROOT)/ansible_collections/modelarts/lite && \
 	  $(BIN)/ansible-test sanity --requirements --python 3.11 --color no
 
+# ansible-test sanity on the repository checkout, as maintainers run it: git's file list (tracked and
+# untracked, not ignored), so the simulator, bench, hack and tests too, copied under an
+# ansible_collections/ path. Only the file-level tests, whose input is what differs from the tarball.
+SANITY_CHECKOUT_TESTS := --test pep8 --test compile --test shebang --test line-endings --test no-smart-quotes --test empty-init
+SANITY_CHECKOUT := $(SANITY_ROOT)-checkout/ansible_collections/modelarts/lite
+sanity-checkout: venv
+	$(PY) hack/ansible_test_pip_bootstrap.py >/dev/null
+	rm -rf $(SANITY_CHECKOUT) && mkdir -p $(SANITY_CHECKOUT)
+	git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C $(SANITY_CHECKOUT)
+	cd $(SANITY_CHECKOUT) && $(BIN)/ansible-test sanity --requirements --python 3.11 --color no $(SANITY_CHECKOUT_TESTS)
+
+# Every supported ansible-core on the tarball (tests/sanity/ignore-<version>.txt), each in its own
+# venv under build/; 2.20 and 2.21 need Python 3.12 and are skipped, saying so, without one.
+SANITY_CORES := 2.16 2.17 2.18 2.19 2.20 2.21
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null)
+sanity-all: collection
+	@for core in $(SANITY_CORES); do \
+	  case $$core in 2.2*) py="$(PYTHON312)"; pyver=3.12;; *) py="$(PYTHON)"; pyver=3.11;; esac; \
+	  if [ -z "$$py" ]; then echo "== sanity $$core: SKIPPED, no Python 3.12 (set PYTHON312)"; continue; fi; \
+	  venv=$(BUILD)/venv-core-$$core; \
+	  [ -x $$venv/bin/ansible-test ] || { $$py -m venv $$venv && \
+	    $$venv/bin/python -m pip install --quiet "ansible-core==$$core.*" >/dev/null; } || exit 1; \
+	  $$venv/bin/python hack/ansible_test_pip_bootstrap.py >/dev/null; \
+	  root=$(SANITY_ROOT)-$$core; rm -rf $$root; \
+	  $(BIN)/ansible-galaxy collection install --force --offline --no-deps -p $$root $(TARBALL) >/dev/null; \
+	  echo "== sanity $$core (Python $$pyver)"; \
+	  ( cd $$root/ansible_collections/modelarts/lite && \
+	    $$venv/bin/ansible-test sanity --requirements --python $$pyver --color no ) || exit 1; \
+	done
+
+# Galaxy's own upload check on the built tarball, offline (tests/galaxy/galaxy-importer.cfg).
+# The importer exits 0 even when it logs errors, so any ERROR line fails the gate. It writes
+# importer_result.json into its working directory, build/.
+galaxy-importer: collection
+	cd $(BUILD) && PATH=$(BIN):$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/galaxy/galaxy-importer.cfg \
+	  $(PY) -m galaxy_importer.main $(TARBALL) > $(BUILD)/galaxy-importer.log 2>&1 \
+	  || { cat $(BUILD)/galaxy-importer.log; exit 1; }
+	@if grep '^ERROR' $(BUILD)/galaxy-importer.log; then \
+	  echo "galaxy-importer reported errors (log: $(BUILD)/galaxy-importer.log)"; exit 1; fi
+	@echo "galaxy-importer: 0 errors, $$(grep -c '^WARNING' $(BUILD)/galaxy-importer.log) warnings (log: $(BUILD)/galaxy-importer.log)"
+
+# The lean pass on the oldest supported ansible-core: core 2.16 with the kubernetes.core release
+# of ansible 9 (tests/compat/requirements-2.16.txt, its own venv), the demo job and the molecule
+# scenarios on the same tarball.
+COMPAT_VENV := $(BUILD)/venv-2.16
+$(COMPAT_VENV)/.installed: tests/compat/requirements-2.16.txt requirements.txt simulator/pyproject.toml
+	$(PYTHON) -m venv $(COMPAT_VENV)
+	$(COMPAT_VENV)/bin/python -m pip install --quiet -r tests/compat/requirements-2.16.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps -e simulator
+	touch $@
+
+compat: collection $(COMPAT_VENV)/.installed $(SSH_TOOLS)
+	$(COMPAT_VENV)/bin/ansible --version | head -1
+	$(COMPAT_VENV)/bin/python hack/demo.py
+	$(COMPAT_VENV)/bin/python extensions/molecule/run_with_simulator.py
+
 # One scenario per role (extensions/molecule/<role>), against a simulator the script starts.
 molecule: collection $(SSH_TOOLS)
 	$(PY) extensions/molecule/run_with_simulator.py
 
-test: lint docs units integration molecule sanity
+test: lint galaxy-importer docs units integration molecule sanity sanity-checkout compat
 
 bench: collection
 	$(PY) bench/run.py

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render docs/api-contract.yml (the one source of truth) into docs/api-contract.md and into
 plugins/module_utils/cloud/contract.py (what lite_region_check checks a region against at run time).
 
@@ -58,14 +57,14 @@ def render(contract):
     sources = contract["sources"]
     out = [HEADER.format(**sources)]
     for row in contract["calls"]:
-        out.append("| [%s](#%s) | %s | `%s` | %s |\n" % (row["id"], row["id"].replace("_", "-"), row["method"],
-                                                        row["path"], row["confidence"]))
+        anchor = row["id"].replace("_", "-")
+        out.append("| [%s](#%s) | %s | `%s` | %s |\n" % (row["id"], anchor, row["method"], row["path"], row["confidence"]))
     out.append("\n## Calls\n")
     for row in contract["calls"]:
         out.append("\n### %s\n\n" % row["id"])
         out.append("`%s %s` — client `%s`\n\n" % (row["method"], row["path"], row["client"]))
-        out.append("- sources: sdk `%s`; tf `%s`; ref %s\n" % (row.get("sdk") or "none", row.get("tf") or "none",
-                                                              row.get("ref")))
+        out.append("- sources: sdk `%s`; tf `%s`; ref %s\n"
+                   % (row.get("sdk") or "none", row.get("tf") or "none", row.get("ref")))
         out.append("- sends: %s\n" % code_list(row.get("sends")))
         out.append("- reads: %s\n" % code_list(row.get("reads")))
         if row.get("required_reads"):
