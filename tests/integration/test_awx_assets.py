@@ -85,7 +85,14 @@ def test_ansible_builder_create(tmp_path):
     assert (context / "_build" / "requirements.txt").exists(), result.stdout
     requirements = (context / "_build" / "requirements.txt").read_text()
     assert "kubernetes" in requirements and "requests" in requirements
-    assert "modelarts.lite" in (context / "_build" / "requirements.yml").read_text()
+    # The collection comes from this repository's tarball (build/dist), not from Galaxy.
+    assert "/tmp/modelarts-lite/modelarts-lite.tar.gz" in (context / "_build" / "requirements.yml").read_text()
+    shipped = list((context / "_build" / "collections").glob("modelarts-lite-*.tar.gz"))
+    assert [p.name for p in shipped] == [p.name for p in (REPO / "build" / "dist").glob("modelarts-lite-*.tar.gz")]
+    assert len(shipped) == 1
+    steps = build_file.read_text()
+    assert "COPY _build/collections/ /tmp/modelarts-lite/" in steps
+    assert steps.index("COPY _build/collections/") < steps.index("ansible-galaxy collection install")
 
 
 def run_under_ansible_runner(sim, private, playbook, ident, extravars):
