@@ -76,12 +76,14 @@ options:
   api_timeout:
     description:
       - Seconds to wait for each HTTP request to connect and for each read.
+      - Between 1 and 3600 seconds; a value outside is refused before any call.
     type: int
     default: 60
   poll_interval:
     description:
       - Seconds between two polls of an asynchronous operation.
       - Falls back to E(MODELARTS_LITE_POLL_INTERVAL).
+      - Between 0.05 and 3600 seconds; a value outside is refused before any call.
     type: float
     default: 10.0
 notes:

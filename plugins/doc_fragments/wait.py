@@ -22,6 +22,7 @@ options:
         86400.
       - When the time runs out the task fails, and the result carries C(last_state), the last state
         seen. The operation itself may still be running in the cloud.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 1800
 """

@@ -21,14 +21,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import (
     DEFAULT_WAIT_TIMEOUT,
-    MAX_WAIT_TIMEOUT,
     auth_spec,
+    check_bounds,
     kube_spec,
     wait_spec,
 )
 from ansible_collections.modelarts.lite.plugins.module_utils.clients import Clients
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud.options import client_options
-from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError, ValidationError
+from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError
 
 
 class LiteModule:
@@ -50,6 +50,7 @@ class LiteModule:
             spec.update(wait_spec(wait_timeout))
         # A module's own spec wins, e.g. to document a different wait_timeout default.
         spec.update(argument_spec or {})
+        self._spec = spec
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params = self.module.params
         self.check_mode = self.module.check_mode
@@ -75,18 +76,12 @@ class LiteModule:
             clients.pool = pools.require_pool(clients.cloud, self.params["pool"])
             clients.kube = KubeClient(kubeconfig=self.params.get("kubeconfig"),
                                       context=self.params.get("kube_context") or clients.pool_id,
-                                      api_timeout=self.params.get("api_timeout") or 60)
+                                      api_timeout=self.params["api_timeout"])
         return clients
 
     def cloud_options(self):
         """CloudClient keyword arguments from the options, after checking their shape."""
         return client_options(self.params)
-
-    def _validate_wait(self):
-        timeout = self.params.get("wait_timeout")
-        if timeout is not None and not 0 < timeout <= MAX_WAIT_TIMEOUT:
-            raise ValidationError("wait_timeout must be between 1 and %d seconds, got %s; waits are always bounded."
-                                  % (MAX_WAIT_TIMEOUT, timeout), option="wait_timeout")
 
     # -- the single exit ---------------------------------------------------------------------------
 
@@ -97,7 +92,7 @@ class LiteModule:
         failure = None
         clients = Clients()
         try:
-            self._validate_wait()
+            check_bounds(self._spec, self.params)
             self.build_clients(clients)
             result = ensure_fn(clients, self.params, self.check_mode)
         except LiteError as err:

@@ -47,6 +47,8 @@ options:
       - V(drained) cordons, then evicts the pods as C(kubectl drain) does.
       - V(absent) drains, then removes the node from the pool through the ModelArts API.
         Needs O(allow_delete=true), and is refused if the pool would be left with no node.
+        A node already gone from the pool, or already being removed, counts as removed
+        (C(changed=false), no call; with O(wait=true) the module waits until it is gone).
       - When omitted, schedulability is left alone. A driver upgrade or an O(action) then ends
         with the node uncordoned, if this module cordoned it.
     type: str
@@ -152,12 +154,14 @@ options:
   grace_period:
     description:
       - Termination grace period, in seconds, for evicted pods. By default each pod uses its own.
+      - Between 0 and 86400 seconds; a value outside is refused before any call.
     type: int
   drain_timeout:
     description:
       - Seconds a drain may take per node. This covers evictions that PodDisruptionBudgets refuse
         and pods that are still terminating. When it runs out, the task fails and the node stays
         cordoned.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 300
 extends_documentation_fragment:

@@ -100,7 +100,9 @@ options:
         required: true
       count:
         description:
-          - Number of nodes. At least 1. Lowering it needs O(allow_scale_down=true).
+          - Number of nodes. Lowering it needs O(allow_scale_down=true).
+          - Between 0 and 2000 nodes (the largest CCE cluster a pool runs on), checked before any call;
+            at least 1 for a node pool that is present, and at most 2000 over all node pools of the pool.
         type: int
         required: true
       labels:
@@ -130,7 +132,8 @@ options:
       state:
         description:
           - V(absent) removes this node pool and its nodes (needs O(allow_scale_down=true)).
-            Naming a node pool that does not exist is an error, so a typo cannot pass silently.
+            A node pool that is already gone counts as removed, so a rerun converges; the module warns,
+            so that a misspelt name does not pass unnoticed.
         type: str
         choices: [present, absent]
         default: present

@@ -78,6 +78,7 @@ options:
       - Failure budget. A failed node stays cordoned, carries the reason in its annotation, and
         keeps its slot. When more than this many nodes have failed, no new node starts, the nodes
         in flight finish, and the run fails.
+      - Between 0 and 2000 nodes; a value outside is refused before any call.
     type: int
     default: 0
   retry_failed:
@@ -91,6 +92,7 @@ options:
       - The first this many nodes form the canary. No other node starts until every canary node is
         done. A failed canary node stops the run. Nodes a previous run already finished count
         towards the canary.
+      - Between 0 and 2000 nodes; a value outside is refused before any call.
     type: int
     default: 1
   canary_pause:
@@ -136,17 +138,20 @@ options:
     description:
       - Seconds before the window closes from which no new node starts. Set it to about one node's
         upgrade time.
+      - Between 0 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 0
   drain_timeout:
     description:
       - Seconds a node's drain may take (PDB refusals are retried meanwhile). When it runs out, the
         node fails and the report names the blocking pod and budget.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 600
   grace_period:
     description:
       - Termination grace period for evicted pods. By default each pod uses its own.
+      - Between 0 and 86400 seconds; a value outside is refused before any call.
     type: int
   force:
     description:
@@ -161,6 +166,7 @@ options:
   node_timeout:
     description:
       - Seconds a node may take from the upgrade request until it is Ready with the new driver.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 3600
   smoke_command:
@@ -173,6 +179,7 @@ options:
   smoke_timeout:
     description:
       - Seconds the smoke command may run.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 600
   compatibility:
@@ -243,6 +250,7 @@ options:
   lease_duration:
     description:
       - Seconds the pool's Lease stays valid without renewal. The run renews it every third of this.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 300
   force_unlock:
@@ -254,12 +262,14 @@ options:
   expected_node_seconds:
     description:
       - Expected time per node, used by check mode to estimate the duration.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 900
   wait_timeout:
     description:
       - Seconds the whole run may take. When they run out, no new node starts and the run fails
         once the nodes in flight have finished.
+      - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 86400
 extends_documentation_fragment:

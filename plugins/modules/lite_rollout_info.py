@@ -27,6 +27,7 @@ options:
   wait:
     description:
       - Seconds to wait for new events at most.
+      - Between 0 and 600 seconds; a value outside is refused before any call.
     type: float
     default: 5
   job_id:

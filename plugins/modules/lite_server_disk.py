@@ -29,6 +29,7 @@ options:
   size:
     description:
       - The system disk size wanted, in GB (1 to 1024). Never smaller than a disk's current size.
+      - Between 1 and 1024 GB; a value outside is refused before any call.
     type: int
     required: true
 extends_documentation_fragment:

@@ -30,10 +30,13 @@ options:
   count:
     description:
       - Wanted number of servers, at least 1. Servers being deleted do not count.
+      - Between 1 and 48 servers; a value outside is refused before any call.
     type: int
   remove_servers:
     description:
       - Names or IDs of servers to remove. Servers already being deleted are skipped.
+      - A server that no longer exists in the project counts as removed (a rerun is
+        C(changed=false), with a warning); one that exists outside this super node is refused.
       - With O(count), both must agree.
     type: list
     elements: str
@@ -53,6 +56,7 @@ options:
   system_disk_size:
     description:
       - Expected system disk size in GB (100 to 1024). Grow only. See the description for what happens when it differs.
+      - Between 100 and 1024 GB; a value outside is refused before any call.
     type: int
   allow_scale_down:
     description:

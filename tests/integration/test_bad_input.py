@@ -17,6 +17,8 @@ SNT9B = "modelarts.bm.npu.arm.8snt9b3.d"
 CPU = "modelarts.vm.cpu.8ud"
 SOLD_OUT = "modelarts.bm.npu.arm.8snt9b2.d"
 TARGET_IMAGE = "HCE2.0-Arm-64bit-for-Snt9B-BareMetal-with-CANN8.0"
+# Offered in the region, but for the Snt9b23 chip only.
+SNT9B23_ONLY = "7.7.0.9.220-25.2.1"
 POOL = "bad-pool"
 
 
@@ -60,6 +62,36 @@ MODULE_CASES = [
      "allow_driver_upgrade=true"),
     ("pool-delete-no-opt-in", "lite_pool", {"name": POOL, "state": "absent"}, "allow_delete=true"),
     ("pool-wait-timeout-0", "lite_pool", pool_args(wait_timeout=0), "wait_timeout must be between 1"),
+    # numeric bounds (arg_specs.BOUNDS), checked before any call
+    ("pool-count-million", "lite_pool", pool_args(count=1000000), "node_pools[].count must be between 0 and 2000"),
+    ("pool-total-over-limit", "lite_pool",
+     pool_args(node_pools=[{"name": "np%d" % i, "flavor": SNT9B, "count": 1500} for i in (1, 2)]),
+     "add up to 3000 nodes"),
+    ("pool-scale-over-limit", "lite_pool", {"name": POOL, "node_pools": [{"name": "np1", "flavor": SNT9B,
+                                                                          "count": 2001}]}, "between 0 and 2000"),
+    ("pool-api-timeout-0", "lite_pool", pool_args(api_timeout=0), "api_timeout must be between 1 and 3600"),
+    ("pool-poll-interval-0", "lite_pool", pool_args(poll_interval=0), "poll_interval must be between 0.05"),
+    ("node-grace-negative", "lite_node", {"pool": POOL, "nodes": ["{{ node0 }}"], "state": "drained",
+                                          "grace_period": -5}, "grace_period must be between 0"),
+    ("supernode-count-over-limit", "supernode_scale", {"name": "bad-sn", "count": 49}, "between 1 and 48 servers"),
+    ("rollout-node-timeout-0", "lite_rollout", rollout_args(node_timeout=0), "node_timeout must be between 1"),
+    ("rollout-canary-million", "lite_rollout", rollout_args(canary_nodes=1000000), "canary_nodes must be between 0"),
+    # pairings the catalogue decides, refused before any call
+    ("pool-driver-other-chip", "lite_pool", pool_args(driver_version=SNT9B23_ONLY),
+     "is for chip snt9b23, not for flavor %s (chip snt9b)" % SNT9B),
+    ("pool-cpu-flavor-driver", "lite_pool", pool_args(flavor=CPU), "has no NPU, so it takes no driver_version"),
+    ("pool-upgrade-other-chip", "lite_pool", {"name": POOL, "driver_version": SNT9B23_ONLY,
+                                              "allow_driver_upgrade": True}, "is for chip snt9b23"),
+    ("node-driver-other-chip", "lite_node", {"pool": POOL, "nodes": ["{{ node0 }}"], "driver_version": SNT9B23_ONLY,
+                                             "allow_driver_upgrade": True}, "is for chip snt9b23"),
+    ("server-os-image-other-chip", "lite_server_os", {"name": "bad-srv", "operation": "switch",
+                                                      "image": "HCE2.0-Arm-64bit-for-Snt9B23-BareMetal-with-CANN8.0",
+                                                      "allow_erase_system_disk": True}, "is not offered for server"),
+    ("server-os-image-other-type", "lite_server_os", {"name": "bad-srv", "operation": "switch",
+                                                      "image": "HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0",
+                                                      "allow_erase_system_disk": True}, "is not offered for server"),
+    ("supernode-image-bare-metal", "supernode_scale", {"name": "bad-sn", "count": 3, "image": TARGET_IMAGE},
+     "is not offered for server"),
     # credentials and endpoints (shared by every module)
     ("auth-http-endpoint", "lite_pool_info", {"endpoint": "http://127.0.0.1:9"}, "plain http"),
     ("auth-not-a-url", "lite_pool_info", {"endpoint": "ftp://127.0.0.1"}, "absolute http(s) URL"),
@@ -112,7 +144,8 @@ MODULE_CASES = [
     ("rollout-unknown-pool", "lite_rollout", rollout_args(pool="no-such-pool"), "does not exist"),
     ("rollout-unknown-driver", "lite_rollout", rollout_args(driver_version="9.9.9"), "is not offered"),
     ("rollout-drain-timeout-0", "lite_rollout", rollout_args(drain_timeout=0), "drain_timeout must be between 1"),
-    ("rollout-negative-failures", "lite_rollout", rollout_args(max_failed_nodes=-1), "must not be negative"),
+    ("rollout-negative-failures", "lite_rollout", rollout_args(max_failed_nodes=-1),
+     "max_failed_nodes must be between 0"),
     # Lite Servers
     ("server-unknown", "lite_server", {"name": "no-such-server", "state": "stopped"}, "no Lite Server has the name"),
     ("server-bad-new-name", "lite_server", {"name": "bad-srv", "new_name": "bad name!"}, "not a valid server name"),
@@ -128,15 +161,15 @@ MODULE_CASES = [
     ("server-os-erase-no-opt-in", "lite_server_os", {"name": "bad-srv", "operation": "switch", "image": TARGET_IMAGE},
      "allow_erase_system_disk=true"),
     # super nodes
-    ("supernode-scale-to-0", "supernode_scale", {"name": "bad-sn", "count": 0}, "below 1"),
+    ("supernode-scale-to-0", "supernode_scale", {"name": "bad-sn", "count": 0}, "keeps at least one server"),
     ("supernode-shrink-disk", "supernode_scale", {"name": "bad-sn", "count": 3, "system_disk_size": 150},
      "never shrink"),
     ("supernode-disk-out-of-range", "supernode_scale", {"name": "bad-sn", "count": 3, "system_disk_size": 50},
-     "100 to 1024 GB"),
+     "between 100 and 1024 GB"),
     ("supernode-other-flavor", "supernode_scale", {"name": "bad-sn", "count": 3,
                                                    "flavor": "modelarts.hps.npu.arm.8snt9b3.d"}, "differs from super node"),
     ("supernode-unknown", "supernode_scale", {"name": "no-such-sn", "count": 2}, "no super node has the name"),
-    ("supernode-unknown-server", "supernode_scale", {"name": "bad-sn", "remove_servers": ["nope"],
+    ("supernode-unknown-server", "supernode_scale", {"name": "bad-sn", "remove_servers": ["bad-srv"],
                                                      "allow_scale_down": True}, "is not in super node"),
     ("supernode-scale-down-no-opt-in", "supernode_scale", {"name": "bad-sn", "count": 1}, "allow_scale_down=true"),
 ]

@@ -62,7 +62,7 @@ def guarded(sim):
     ({"name": "sn-guard", "system_disk_size": 400}, "grow them through EVS with modelarts.lite.lite_server_disk"),
     ({"name": "sn-guard", "remove_servers": ["sn-guard-1", "sn-guard-2"], "allow_scale_down": True},
      "without servers"),
-    ({"name": "sn-guard", "remove_servers": ["stranger"], "allow_scale_down": True}, "is not in super node"),
+    ({"name": "sn-guard", "remove_servers": ["sn-soldout-1"], "allow_scale_down": True}, "is not in super node"),
     ({"name": "sn-guard", "remove_servers": ["sn-guard-1"], "count": 2, "allow_scale_down": True}, "disagrees"),
     ({"name": "sn-soldout", "count": 2}, "is sold out"),
     ({"name": "sn-none", "count": 2}, "no super node has the name or id 'sn-none'"),

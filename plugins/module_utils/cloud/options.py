@@ -56,6 +56,7 @@ def client_options(params, environ=None):
         validate_certs=True if validate_certs is None else validate_certs,
         ca_path=params.get("ca_path") or None,
         allow_http=params.get("allow_http") or False,
-        api_timeout=params.get("api_timeout") or 60,
-        poll_interval=params.get("poll_interval") or 10,
+        # Never "or <default>": a 0 must reach the bounds check and be refused, not become 60.
+        api_timeout=params["api_timeout"] if params.get("api_timeout") is not None else 60,
+        poll_interval=params["poll_interval"] if params.get("poll_interval") is not None else 10,
     )

@@ -197,6 +197,53 @@ def require_offered_driver(client, version, offered=None):
                               % (version, ", ".join(offered) or "none"), option="driver_version")
 
 
+def npu_driver_chips(template, version):
+    """The chip families (lower case, e.g. ``snt9b``) an offered driver version is for, or None when
+    the catalogue does not say (then only the API can decide). Read from the version entry's
+    ``inputs.families``: the reference documents only ``versions:{"<ver>":{detail,...}}``, so a
+    catalogue without it leaves the pairing to the API, which refuses it with a 400."""
+    versions = (template or {}).get("spec", {}).get("versions")
+    if versions is None:
+        versions = (template or {}).get("versions")
+    entry = versions.get(version) if isinstance(versions, dict) else None
+    families = ((entry or {}).get("inputs") or {}).get("families") if isinstance(entry, dict) else None
+    if not isinstance(families, list) or not families:
+        return None
+    return sorted(str(f).lower() for f in families)
+
+
+def flavor_chip(flavor):
+    """The NPU chip family of a flavor entry of list_flavors() (``ascend-snt9b`` -> ``snt9b``), or None
+    for a flavor without NPUs."""
+    npu = ((flavor or {}).get("spec") or {}).get("npu") or {}
+    kind = str(npu.get("type") or "").lower()
+    return kind[len("ascend-"):] if kind.startswith("ascend-") else (kind or None)
+
+
+def check_npu_driver(client, version, flavor_names):
+    """Refuse, before any mutating call, a driver version the region does not offer, or one the
+    catalogue says is not for the chip of one of ``flavor_names`` (or for a flavor without NPUs)."""
+    template = show_plugin_template(client, NPU_DRIVER_TEMPLATE)
+    offered = plugin_template_versions(template)
+    require_offered_driver(client, version, offered)
+    if not flavor_names:
+        return
+    flavors = list_flavors(client)
+    chips = npu_driver_chips(template, version)
+    for name in sorted(set(flavor_names)):
+        if name not in flavors:
+            continue  # an unknown flavor is refused by its own check
+        chip = flavor_chip(flavors[name])
+        if chip is None:
+            raise ValidationError("flavor %s has no NPU, so it takes no %s (%s was asked)."
+                                  % (name, "driver_version", version), option="driver_version")
+        if chips is not None and chip not in chips:
+            fitting = [v for v in offered if chip in (npu_driver_chips(template, v) or ())]
+            raise ValidationError(
+                "driver_version %s is for chip %s, not for flavor %s (chip %s). Versions for %s: %s."
+                % (version, "/".join(chips), name, chip, chip, ", ".join(fitting) or "none"), option="driver_version")
+
+
 def list_resource_flavors(client, label_selector=None, limit=None):
     return client.paginate_continue(_v1(client, "resourceflavors"), query={"labelSelector": label_selector},
                                     limit=limit)

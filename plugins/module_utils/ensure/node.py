@@ -63,10 +63,6 @@ def validate_params(params):
     if params.get("state") == "absent" and (params.get("labels") or params.get("taints")):
         raise ValidationError("state=absent removes the node; labels and taints cannot be set on it.",
                               option="state")
-    timeout = params.get("drain_timeout")
-    if timeout is not None and not 0 < timeout <= 86400:
-        raise ValidationError("drain_timeout must be between 1 and 86400 seconds, got %s; drains are always bounded."
-                              % timeout, option="drain_timeout")
     action = params.get("action")
     if action == "reboot" and not params.get("allow_reboot"):
         raise PreconditionError("action=reboot restarts the node and kills what runs on it after the drain. "
@@ -108,6 +104,22 @@ class Target:
                     or (self.drain_plan and self.drain_plan[kdrain.EVICT]))
 
 
+def is_leaving(record):
+    return (record.get("status") or {}).get("phase") == "Deleting"
+
+
+def already_absent(params, records):
+    """Names of state=absent that are gone from the pool or being removed: nothing to do for them."""
+    if params.get("state") != "absent" or not params.get("nodes"):
+        return []
+    by_key = {}
+    for record in records:
+        by_key[record["metadata"]["name"]] = record
+        if api.private_ip(record):
+            by_key[api.private_ip(record)] = record
+    return [name for name in params["nodes"] if name not in by_key or is_leaving(by_key[name])]
+
+
 def node_pool_of(record, kube_node):
     """The node pool name: ModelArts' label, else the Node's."""
     return api.node_pool_of_node(record) or (knodes.labels_of(kube_node).get(L.NODE_POOL_NAME) if kube_node else None)
@@ -126,7 +138,13 @@ def resolve_targets(clients, params, pool_id, records):
                                         % (node["metadata"]["name"], pool_id), details={"node": node["metadata"]["name"]})
             targets.append(Target(record, node))
         return sorted(targets, key=lambda t: t.name)
-    wanted = api.nodes_by_name_or_ip(records, params["nodes"], pool_id)
+    names = params["nodes"]
+    if params.get("state") == "absent":
+        gone = set(already_absent(params, records))   # a rerun of state=absent: those are done
+        names = [name for name in names if name not in gone]
+        if not names:
+            return []
+    wanted = api.nodes_by_name_or_ip(records, names, pool_id)
     if len(wanted) == 1:
         kube_nodes = {}
         name = api.private_ip(wanted[0])
@@ -207,7 +225,8 @@ def plan_targets(clients, params, pool_id, targets, records):
             target.uncordon = target.cordon or knodes.cordon_owner(target.kube_node) is not None
 
     if wanted_driver and any(t.upgrade for t in targets):
-        api.require_offered_driver(clients.cloud, wanted_driver)
+        api.check_npu_driver(clients.cloud, wanted_driver,
+                             {(t.record.get("spec") or {}).get("flavor") for t in targets if t.upgrade} - {None})
         if not params.get("allow_driver_upgrade"):
             names = [t.name for t in targets if t.upgrade]
             raise PreconditionError(
@@ -224,7 +243,7 @@ def plan_targets(clients, params, pool_id, targets, records):
                 details={"nodes": [t.name for t in targets]})
         leaving = {t.name for t in targets}
         remaining = [r for r in records if r["metadata"]["name"] not in leaving
-                     and (r.get("status") or {}).get("phase") != "Deleting"]
+                     and not is_leaving(r)]
         if not remaining:
             raise PreconditionError(
                 "removing %s would leave pool %s with no node; a pool keeps at least one. Delete the pool with "
@@ -392,6 +411,15 @@ def _wait_gone(clients, params, pool_id, target, deadline):
                            timeout=deadline.remaining(), describe="node %s to be removed" % target.name)
 
 
+def _wait_all_gone(cloud, params, pool_id, names):
+    """Wait (read-only) for nodes an earlier run already asked ModelArts to remove."""
+    def present():
+        return [r for r in api.list_nodes(cloud, pool_id)
+                if r["metadata"]["name"] in names or api.private_ip(r) in names]
+    cloud.wait_for(present, done=lambda records: not records, timeout=params["wait_timeout"],
+                   describe="node(s) %s to be removed" % ", ".join(names))
+
+
 def apply_target(clients, params, pool_id, target, report):
     kube = clients.kube
     node = target.kube_node
@@ -460,11 +488,15 @@ def ensure_node(clients, params, check_mode):
         if params.get("state") == "schedulable" and knodes.is_cordoned(target.kube_node) and not target.uncordon:
             clients.warn("node %s was cordoned by somebody else (no %s annotation); it stays cordoned. Set "
                          "release_foreign_cordon=true to uncordon it anyway." % (target.name, L.CORDONED_BY))
-    if not targets:
+    if not targets and params.get("node_selector"):
         clients.warn("node_selector %r matches no node of pool %s." % (params.get("node_selector"), pool_id))
+    gone = already_absent(params, records)
+    if gone and params["wait"] and not check_mode:
+        _wait_all_gone(clients.cloud, params, pool_id, gone)
+    gone_views = [{"name": name, "state": "absent"} for name in gone]
 
     if check_mode or not changed:
-        return _result(changed, predicted if check_mode else before, diff, evictions, params)
+        return _result(changed, (predicted if check_mode else before) + gone_views, diff, evictions, params)
 
     report = {"evictions": [], "in_progress": []}
     finished = {t.name: apply_target(clients, params, pool_id, t, report) for t in targets}
@@ -477,7 +509,7 @@ def ensure_node(clients, params, check_mode):
             continue
         node = finished[target.name] or knodes.get_node(clients.kube, target.kube_name)
         after.append(describe_node(fresh.get(target.name, target.record), node))
-    result = _result(True, after, diff, report["evictions"], params)
+    result = _result(True, after + gone_views, diff, report["evictions"], params)
     if report["in_progress"]:
         result["in_progress"] = report["in_progress"]
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import MAX_POOL_NODES
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools as api
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     NotFoundError,
@@ -58,6 +59,14 @@ def validate_node_pools(node_pools):
             if not isinstance(value, str):
                 raise ValidationError("node pool %r: label %r must have a string value, not %r."
                                       % (name, key, value), option="node_pools")
+    check_pool_total([e["count"] for e in node_pools or [] if e.get("state", "present") == "present"])
+
+
+def check_pool_total(counts):
+    total = sum(counts)
+    if total > MAX_POOL_NODES:
+        raise ValidationError("the node pools add up to %d nodes; a pool holds at most %d (the largest CCE cluster "
+                              "it can run on)." % (total, MAX_POOL_NODES), option="node_pools")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -123,7 +132,8 @@ def _diff_view(pool):
     """What --diff compares: the declared parts, not the moving status counters."""
     if not pool:
         return {}
-    view = {k: pool[k] for k in ("id", "name", "description", "scope", "driver_version", "tags", "node_count")}
+    # Not the id: the service assigns it, so check mode could not predict it for a new pool.
+    view = {k: pool[k] for k in ("name", "description", "scope", "driver_version", "tags", "node_count")}
     view["node_pools"] = [
         {k: np[k] for k in ("name", "flavor", "count", "labels", "taints", "driver_version")}
         for np in pool["node_pools"]
@@ -145,6 +155,7 @@ class PoolPlan:
         self.removed = []            # node pools removed entirely
         self.tags_to_add = {}
         self.tags_to_remove = []
+        self.already_absent = []     # node pools marked absent that the pool does not have
 
     @property
     def patch_body(self):
@@ -166,11 +177,9 @@ def plan_update(params, raw, current_tags):
     current = {api.node_pool_of_entry(r): r for r in spec.get("resources") or []}
     wanted = {e["name"]: e for e in params.get("node_pools") or []}
 
-    for name, entry in wanted.items():
-        if entry.get("state") == "absent" and name not in current:
-            raise ValidationError(
-                "node pool %r is marked absent but the pool has no such node pool (it has: %s)."
-                % (name, ", ".join(sorted(current)) or "none"), option="node_pools")
+    # A node pool marked absent that is gone already is a removal done: a rerun converges.
+    plan.already_absent = sorted(name for name, entry in wanted.items()
+                                 if entry.get("state") == "absent" and name not in current)
 
     resources = []
     for name, resource in current.items():
@@ -213,6 +222,7 @@ def plan_update(params, raw, current_tags):
         raise ValidationError("this change would remove every node pool; a pool keeps at least one. "
                               "Delete the pool with state=absent instead.", option="node_pools")
     if _comparable(resources) != _comparable(list(current.values())):
+        check_pool_total([r.get("count") or 0 for r in resources])
         plan.resources = resources
 
     current_description = ((raw.get("metadata") or {}).get("annotations") or {}).get("os.modelarts/description", "")
@@ -297,7 +307,9 @@ def predict(raw, plan, params):
 # ----------------------------------------------------------------------------------------------
 # Catalogue checks (read-only calls, before any mutation)
 # ----------------------------------------------------------------------------------------------
-def check_catalogue(client, params, new_flavors, driver_change):
+def check_catalogue(client, params, new_flavors, driver_flavors):
+    """Flavors offered and in stock; the driver version offered and made for the chip of every
+    flavor it goes to (``driver_flavors``; empty when the driver does not change)."""
     if new_flavors:
         flavors = api.list_flavors(client)
         for flavor in sorted(new_flavors):
@@ -310,8 +322,8 @@ def check_catalogue(client, params, new_flavors, driver_change):
                 raise PreconditionError(
                     "flavor %r is sold out in every availability zone of region %s; pick another "
                     "flavor or retry later." % (flavor, client.region), details={"flavor": flavor})
-    if driver_change and params.get("driver_version"):
-        api.require_offered_driver(client, params["driver_version"])
+    if driver_flavors and params.get("driver_version"):
+        api.check_npu_driver(client, params["driver_version"], driver_flavors)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -377,7 +389,7 @@ def ensure_pool(clients, params, check_mode):
         return _ensure_absent(cloud, params, check_mode, raw)
     if raw is None:
         return _ensure_created(cloud, params, check_mode)
-    return _ensure_updated(cloud, params, check_mode, raw)
+    return _ensure_updated(cloud, params, check_mode, raw, clients.warn)
 
 
 def _ensure_absent(cloud, params, check_mode, raw):
@@ -415,7 +427,8 @@ def _ensure_created(cloud, params, check_mode):
     if absent:
         raise ValidationError("node pool(s) %s are marked absent but pool %s does not exist yet."
                               % (", ".join(absent), params["name"]), option="node_pools")
-    check_catalogue(cloud, params, {e["flavor"] for e in params["node_pools"]}, driver_change=True)
+    flavors = {e["flavor"] for e in params["node_pools"]}
+    check_catalogue(cloud, params, flavors, flavors)
 
     body = create_body(params)
     tags = {str(k): str(v) for k, v in (params.get("tags") or {}).items()}
@@ -438,11 +451,14 @@ def _ensure_created(cloud, params, check_mode):
     return {"changed": True, "pool": pool, "diff": {"before": {}, "after": _diff_view(pool)}}
 
 
-def _ensure_updated(cloud, params, check_mode, raw):
+def _ensure_updated(cloud, params, check_mode, raw, warn):
     pool_id = raw["metadata"]["name"]
     current_tags = api.pool_tags(cloud, pool_id)
     before = describe_pool(raw, current_tags)
     plan = plan_update(params, raw, current_tags)
+    if plan.already_absent:
+        warn("pool %s has no node pool %s; marked absent, it counts as removed already."
+             % (pool_id, ", ".join(plan.already_absent)))
 
     if plan.scale_down or plan.removed:
         if not params["allow_scale_down"]:
@@ -461,7 +477,9 @@ def _ensure_updated(cloud, params, check_mode, raw):
 
     new_flavors = {r["flavor"] for r in plan.resources or [] if r.get("nodePool") not in
                    {x.get("nodePool") for x in (raw.get("spec") or {}).get("resources") or []}}
-    check_catalogue(cloud, params, new_flavors, plan.driver_change)
+    driver_flavors = {r["flavor"] for r in plan.resources or [] if (r.get("driver") or {}).get("version")
+                      == params.get("driver_version")} if plan.driver_change or new_flavors else set()
+    check_catalogue(cloud, params, new_flavors, driver_flavors)
 
     if plan.patch_body and before["phase"] not in SETTLED_PHASES:
         if before["phase"] in FAILED_PHASES:

@@ -148,10 +148,13 @@ def _diff_view(server):
     return {k: server.get(k) for k in ("id", "name", "status", "image_id")} if server else {}
 
 
-def _predict(raw, new_name, action, state):
+def _predict(raw, new_name, action, state, repaired=False):
+    """The server after the plan. ``repaired``: an authorized repair is waited for, which ends RUNNING."""
     server = api.describe_server(raw)
     if new_name:
         server["name"] = new_name
+    if repaired:
+        server["status"] = "RUNNING"
     if action:
         server["status"] = TARGETS[state]
     return server
@@ -214,13 +217,16 @@ def ensure_server(clients, params, check_mode):
     # A repair authorized now brings a failed server back; its power state is decided afterwards.
     repairing = bool(events) and raw.get("status") in api.FAILED
     action = power_action(raw, params.get("state")) if settled and not repairing else None
+    # With wait, the repair is waited for and the power state is then reached from RUNNING.
+    repaired = repairing and params["wait"]
+    after_repair = power_action(dict(raw, status="RUNNING"), params.get("state")) if repaired else None
 
     planned = ["authorize_repair:%s" % e["id"] for e in events]
     if new_name:
         planned.append("rename")
-    if action:
-        planned.append(action)
-    predicted = _predict(raw, new_name, action, params.get("state"))
+    if action or after_repair:
+        planned.append(action or after_repair)
+    predicted = _predict(raw, new_name, action or after_repair, params.get("state"), repaired)
     diff = {"before": _diff_view(before), "after": _diff_view(predicted)}
     if check_mode or not planned:
         return {"changed": changed or bool(planned), "server": predicted if planned else api.describe_server(raw),

@@ -27,16 +27,11 @@ REMOVAL_RANK = {"CREATE_FAILED": 0, "ERROR": 0, "START_FAILED": 1, "REBOOT_FAILE
 
 
 def validate_params(params):
-    if params.get("count") is not None and params["count"] < 1:
-        raise ValidationError("count %d is below 1: a super node keeps at least one server." % params["count"],
-                              option="count")
+    """Checks beyond the numeric bounds (count, system_disk_size: arg_specs.BOUNDS, checked first)."""
     removals = params.get("remove_servers") or []
     if len(set(removals)) != len(removals):
         raise ValidationError("remove_servers lists a server twice.", option="remove_servers")
-    size = params.get("system_disk_size")
-    if size is not None and not 100 <= size <= 1024:
-        raise ValidationError("system_disk_size must be 100 to 1024 GB, got %d." % size, option="system_disk_size")
-    if params.get("count") is None and not removals and size is None:
+    if params.get("count") is None and not removals and params.get("system_disk_size") is None:
         raise ValidationError("give count, remove_servers or system_disk_size.", option="count")
 
 
@@ -72,18 +67,34 @@ def _member(servers, ident):
     return None
 
 
-def plan_removals(servers, params, busy):
-    """Servers to remove: the explicit ones, or enough for ``count`` (idle and broken first, then newest)."""
+def already_removed(servers, params, project_servers):
+    """remove_servers entries that are gone from the project: a rerun's removals, which are done.
+
+    An entry that names a server outside this super node is a mistake, refused before any call."""
+    gone = []
+    for ident in params.get("remove_servers") or []:
+        if _member(servers, ident) is not None:
+            continue
+        if _member(project_servers, ident) is not None:
+            raise ValidationError("server %r is not in super node %s (its servers: %s)."
+                                  % (ident, params["name"], ", ".join(s["name"] for s in servers) or "none"),
+                                  option="remove_servers")
+        gone.append(ident)
+    return gone
+
+
+def plan_removals(servers, params, busy, gone=()):
+    """Servers to remove: the explicit ones, or enough for ``count`` (idle and broken first, then newest).
+
+    ``gone`` are explicit entries already removed (see already_removed)."""
     active = [s for s in servers if s.get("status") not in LEAVING]
     explicit = params.get("remove_servers") or []
     if explicit:
         targets = []
         for ident in explicit:
+            if ident in gone:
+                continue
             server = _member(servers, ident)
-            if server is None:
-                raise ValidationError("server %r is not in super node %s (its servers: %s)."
-                                      % (ident, params["name"], ", ".join(s["name"] for s in servers) or "none"),
-                                      option="remove_servers")
             if server.get("status") not in LEAVING:  # already leaving: nothing to do again
                 targets.append(server)
         remaining = len(active) - len(targets)
@@ -194,7 +205,13 @@ def ensure_supernode(clients, params, check_mode):
 
     busy = api.running_jobs_by_server(client) if (params.get("count") is not None or
                                                   params.get("remove_servers")) else {}
-    targets = plan_removals(servers, params, busy)
+    gone = []
+    if any(_member(servers, ident) is None for ident in params.get("remove_servers") or []):
+        gone = already_removed(servers, params, api.list_servers(client))
+        if gone:
+            clients.warn("server(s) %s are not in super node %s or anywhere in this project; they count as already "
+                         "removed." % (", ".join(gone), raw.get("name")))
+    targets = plan_removals(servers, params, busy, gone)
     adding = max(0, params["count"] - before["server_count"]) if params.get("count") is not None else 0
     jobs = []
     if targets:

@@ -1,5 +1,6 @@
 """The shared specs and their documentation fragments say the same thing."""
 
+import pathlib
 import re
 
 import pytest
@@ -56,3 +57,73 @@ def test_plugin_fragment_matches_spec():
         assert doc.get("default") == option.get("default"), name
         env = [entry["name"] for entry in doc.get("env", [])]
         assert env == list(option.get("fallback", (None, []))[1]), name
+
+
+# -- numeric bounds ---------------------------------------------------------------------------------
+
+MODULES = sorted(path.stem for path in (pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules").glob("*.py")
+                 if not path.stem.startswith("_"))
+
+
+def _numeric_options(spec, doc, prefix=""):
+    """(bounds key, documentation of the option) for every int/float option, nested ones included."""
+    for name, option in spec.items():
+        key = prefix + name
+        if option.get("options"):
+            sub_doc = (doc.get(name) or {}).get("suboptions") or {}
+            nested = "[]." if option.get("type") == "list" else "."
+            yield from _numeric_options(option["options"], sub_doc, key + nested)
+        elif option.get("type") in ("int", "float"):
+            yield key, doc.get(name)
+
+
+def _module_options(name):
+    import importlib
+    from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import kube_spec
+
+    module = importlib.import_module("ansible_collections.modelarts.lite.plugins.modules." + name)
+    documented = dict(yaml.safe_load(auth_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    documented.update(yaml.safe_load(wait_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    documented.update(yaml.safe_load(module.DOCUMENTATION).get("options") or {})
+    spec = dict(auth_spec(), **wait_spec())
+    spec.update(kube_spec())
+    spec.update(module.ARGUMENT_SPEC)
+    return list(_numeric_options(spec, documented))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_every_numeric_option_has_documented_bounds(name):
+    from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import BOUNDS
+
+    for key, doc in _module_options(name):
+        assert key in BOUNDS, "%s: option %s has no bounds in arg_specs.BOUNDS" % (name, key)
+        low, high = BOUNDS[key][:2]
+        text = " ".join(doc["description"]) if doc else ""
+        assert "Between %g and %g" % (low, high) in text, "%s: %s does not document its bounds" % (name, key)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"api_timeout": 0}, "api_timeout must be between 1 and 3600 seconds, got 0"),
+    ({"poll_interval": 0.0}, "poll_interval must be between 0.05 and 3600"),
+    ({"wait_timeout": 86401}, "waits are always bounded"),
+    ({"node_pools": [{"name": "np", "count": 1000000}]}, "node_pools[].count must be between 0 and 2000 nodes"),
+    ({"count": 0}, "a super node keeps at least one server"),
+])
+def test_out_of_bounds_is_refused_naming_the_option(params, message):
+    from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import check_bounds
+    from ansible_collections.modelarts.lite.plugins.module_utils.errors import ValidationError
+
+    spec = dict(auth_spec(), **wait_spec())
+    spec.update(node_pools=dict(type="list", elements="dict", options=dict(name=dict(type="str"),
+                                                                        count=dict(type="int"))),
+                count=dict(type="int"))
+    with pytest.raises(ValidationError) as caught:
+        check_bounds(spec, params)
+    assert message in str(caught.value)
+    assert caught.value.option == next(iter(params))
+
+
+def test_values_within_bounds_pass():
+    from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import check_bounds
+
+    check_bounds(dict(auth_spec(), **wait_spec()), {"api_timeout": 1, "poll_interval": 0.2, "wait_timeout": 86400})

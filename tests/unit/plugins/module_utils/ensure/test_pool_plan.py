@@ -91,9 +91,10 @@ def test_flavor_change_is_refused():
         engine.plan_update(params(node_pools=[node_pool(flavor="other")]), raw_pool(), {})
 
 
-def test_unknown_node_pool_marked_absent_is_refused():
-    with pytest.raises(ValidationError, match="no such node pool"):
-        engine.plan_update(params(node_pools=[node_pool(name="typo", state="absent")]), raw_pool(), {})
+def test_node_pool_marked_absent_and_gone_is_a_removal_done():
+    plan = engine.plan_update(params(node_pools=[node_pool(), node_pool(name="gone", state="absent")]),
+                              raw_pool(), {})
+    assert plan.already_absent == ["gone"] and not plan.changed and plan.removed == []
 
 
 def test_removing_every_node_pool_is_refused():
