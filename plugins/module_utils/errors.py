@@ -122,20 +122,83 @@ class OperationFailedError(LiteError):
 
 
 class TransportError(LiteError):
-    """Connection, TLS or timeout failure after the client's retries."""
+    """Connection, TLS or timeout failure after the client's retries.
 
-    result_keys = ("method", "path")
+    ``reason`` is our sentence (what went wrong, in the operator's words); ``option`` names the
+    option to fix; ``detail`` keeps the library's own text, which never goes into the message."""
 
-    def __init__(self, method: str, path: str, reason: str, hint: str | None = None):
+    result_keys = ("method", "path", "option", "failure", "detail")
+
+    def __init__(self, method: str, path: str, reason: str, hint: str | None = None, option: str | None = None,
+                 failure: str | None = None, detail: str | None = None):
         self.method = method
         self.path = path
         self.reason = reason
+        self.option = option
+        self.failure = failure
+        self.detail = detail
         super().__init__(
             "%s %s could not be completed: %s. %s" % (
                 method, path, reason.rstrip("."),
                 hint or "Check the endpoint, network access to it, and validate_certs/ca_path.",
             )
         )
+
+
+# What a connection failure was, by the names of the exceptions in its chain (requests, urllib3,
+# ssl and socket spell them so; matching names keeps this module free of those imports).
+_TLS_HOSTNAME = ("hostname mismatch", "doesn't match", "does not match", "IP address mismatch")
+_TLS_UNTRUSTED = ("CERTIFICATE_VERIFY_FAILED", "unable to get local issuer", "self-signed certificate",
+                  "self signed certificate", "certificate verify failed")
+_TLS_CA_FILE = ("NO_CERTIFICATE_OR_CRL_FOUND", "PEM lib", "Could not find a suitable TLS CA certificate bundle",
+                "no certificate or crl found")
+_DNS = ("NameResolutionError", "gaierror", "Name or service not known", "nodename nor servname",
+        "Temporary failure in name resolution", "getaddrinfo failed", "No address associated with hostname",
+        "Failed to resolve")
+_REFUSED = ("ConnectionRefusedError", "Connection refused", "actively refused")
+
+
+def classify_transport_failure(exc) -> str:
+    """One of proxy, dns, refused, tls_hostname, tls_untrusted, tls_ca_file, tls, connect_timeout,
+    read_timeout, reset or other, from an exception and its causes."""
+    names, texts = set(), []
+    seen, stack = set(), [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        names.update(klass.__name__ for klass in type(current).__mro__)
+        texts.append(str(current))
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        linked.extend(getattr(current, "args", ()))
+        stack.extend(item for item in linked if isinstance(item, BaseException))
+    text = " ".join(texts)
+
+    def said(words):
+        return any(word in names or word in text for word in words)
+
+    if "ProxyError" in names:
+        return "proxy"
+    if said(_TLS_CA_FILE):
+        return "tls_ca_file"
+    if said(_TLS_HOSTNAME) or "CertificateError" in names:
+        return "tls_hostname"
+    if said(_TLS_UNTRUSTED):
+        return "tls_untrusted"
+    if "SSLError" in names:
+        return "tls"
+    if said(_DNS):
+        return "dns"
+    if said(_REFUSED):
+        return "refused"
+    if "ConnectTimeout" in names or "ConnectTimeoutError" in names:
+        return "connect_timeout"
+    if said(("ReadTimeout", "ReadTimeoutError", "Timeout", "timed out")):
+        return "read_timeout"
+    if said(("ConnectionResetError", "RemoteDisconnected", "Connection aborted", "ProtocolError")):
+        return "reset"
+    return "other"
 
 
 class WaitTimeoutError(LiteError):

@@ -15,6 +15,7 @@ The calling convention (docs/development.md, "Using module_utils"):
 
 from __future__ import annotations
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -97,13 +98,10 @@ class LiteModule:
             result = ensure_fn(clients, self.params, self.check_mode)
         except LiteError as err:
             failure = dict(msg=str(err), exception=None, **err.to_result())
+        except OSError as err:
+            failure = self._file_failure(err) if err.filename else self._bug(err)
         except Exception as err:  # a bug or an unforeseen library error: fail cleanly, never leak
-            failure = dict(
-                msg="Unexpected %s: %s. This is a bug in modelarts.lite; please report it." % (
-                    type(err).__name__, self._redact(str(err))),
-                error_type=type(err).__name__,
-                exception=self._redact(traceback.format_exc()),
-            )
+            failure = self._bug(err)
         finally:
             clients.close()
             for warning in clients.warnings:
@@ -118,6 +116,25 @@ class LiteModule:
             result.pop("diff", None)
         result.setdefault("changed", False)
         self.module.exit_json(**result)
+
+    def _bug(self, err):
+        return dict(
+            msg="Unexpected %s: %s. This is a bug in modelarts.lite; please report it." % (
+                type(err).__name__, self._redact(str(err))),
+            error_type=type(err).__name__,
+            exception=self._redact(traceback.format_exc()),
+        )
+
+    def _file_failure(self, err):
+        """A file the task could not use is the user's to fix (a path, a permission), not a bug:
+        name the option that gave the path when there is one."""
+        options = sorted(name for name, value in self.params.items() if isinstance(value, str) and value
+                         and err.filename in (value, os.path.expanduser(value)))
+        what = "%s %s" % (options[0], err.filename) if options else "file %s" % err.filename
+        fix = "Fix %s." % options[0] if options else "Check the path and its permissions."
+        return dict(msg=self._redact("%s cannot be used: %s. %s" % (what, err.strerror or type(err).__name__, fix)),
+                    error_type=type(err).__name__, option=options[0] if options else None,
+                    detail=self._redact(str(err)))
 
     def _fail(self, msg, exception=None, **kwargs):
         self.module.fail_json(msg=self._redact(msg), exception=exception, **kwargs)

@@ -9,6 +9,7 @@ API and was refused there would show up).
 import json
 
 import pytest
+from modelarts_sim.certs import ensure_certificates
 
 from roles_helpers import task_results
 
@@ -98,6 +99,14 @@ MODULE_CASES = [
     ("auth-access-key-shape", "lite_pool_info", {"access_key": "AK/with+slash=="}, "does not look like an access key"),
     ("auth-access-key-short", "lite_node_info", {"pool": POOL, "access_key": "short"}, "does not look like an access key"),
     ("auth-region-shape", "lite_server_info", {"region": "Nowhere Land"}, "is not a region ID"),
+    # files, TLS and connections: a sentence naming the option, never "a bug", library text in detail only
+    ("auth-ca-path-missing", "lite_pool_info", {"ca_path": "/nonexistent/modelarts-ca.pem"},
+     "ca_path /nonexistent/modelarts-ca.pem does not exist"),
+    ("auth-ca-path-not-pem", "lite_pool_info", {"ca_path": "{{ not_pem }}"}, "is not a PEM CA bundle"),
+    ("auth-ca-did-not-sign", "lite_pool", pool_args(ca_path="{{ other_ca }}"),
+     "is not signed by a CA in the CA bundle in ca_path"),
+    ("auth-connection-refused", "lite_pool", pool_args(endpoint="https://127.0.0.1:9"),
+     "127.0.0.1:9 refused the connection"),
     ("auth-wrong-secret", "lite_pool", pool_args(secret_key="W" * 40), "Check access_key/secret_key"),
     ("auth-temporary-key-wrong-token", "lite_pool_info", {"access_key": "{{ temp_ak }}", "secret_key": "{{ temp_sk }}",
                                                           "security_token": "not-a-valid-token"}, "security_token"),
@@ -214,13 +223,18 @@ def outcome(ansible, sim, tmp_path_factory):
                                "supernodes": [{"name": "bad-sn", "servers": 2, "root_volume_size": 200}]})
     mark = len(sim.audit_entries())
     report_dir = str(tmp_path_factory.mktemp("reports"))
+    files = tmp_path_factory.mktemp("files")
+    other_ca = ensure_certificates(str(files))[0]
+    not_pem = files / "ca.der"
+    not_pem.write_bytes(b"\x30\x82\x01\x0a this is not PEM")
     tasks = [module_task(case_id, module, args) for case_id, module, args, _message in MODULE_CASES]
     tasks += [role_block(case_id, variables, report_dir) for case_id, variables, _message in ROLE_CASES]
     playbook = ansible.workdir / "bad_input.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "gather_facts": False,
                                      "vars": {"node0": sorted(pool["nodes"])[0],
                                               "temp_ak": sim.env["temporary_access_key"],
-                                              "temp_sk": sim.env["temporary_secret_key"]},
+                                              "temp_sk": sim.env["temporary_secret_key"],
+                                              "other_ca": other_ca, "not_pem": str(not_pem)},
                                      "tasks": tasks}]))
     output = ansible.playbook(playbook)
     return {"output": output, "mutations": [e for e in sim.audit_entries()[mark:]
@@ -244,6 +258,7 @@ def test_module_case(outcome, case_id, module, args, message):
     assert result.get("failed") is True, result
     assert message in result["msg"], result["msg"]
     assert result.get("changed") is not True
+    assert "This is a bug" not in result["msg"], result["msg"]
 
 
 @pytest.mark.parametrize("case_id, variables, message", ROLE_CASES, ids=[c[0] for c in ROLE_CASES])

@@ -10,6 +10,7 @@ carry the secret key, the security token or the Authorization header.
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from email.utils import parsedate_to_datetime
@@ -24,6 +25,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     ThrottledError,
     TransportError,
     ValidationError,
+    classify_transport_failure,
 )
 from ansible_collections.modelarts.lite.plugins.module_utils.waiting import Deadline, wait_until
 
@@ -77,6 +79,8 @@ class _Service:
         if parts.query or parts.fragment:
             raise ValidationError("%s must not carry a query or fragment, got %r." % (option, url), option=option)
         self.base = "%s://%s" % (parts.scheme, parts.netloc)
+        self.option = option
+        self.host = parts.hostname
         self.netloc = parts.netloc
         self.prefix = parts.path.rstrip("/")
 
@@ -108,6 +112,9 @@ class CloudClient:
         # an operator swapped the pair, that value is the secret key.
         self._secrets = tuple(s for s in (secret_key, security_token, access_key) if s)
         self._project_id = project_id or None
+        if ca_path and validate_certs:
+            check_ca_path(ca_path)
+        self.ca_path = ca_path
         self.verify = ca_path or bool(validate_certs)
         self.api_timeout = api_timeout
         self.poll_interval = poll_interval
@@ -197,7 +204,7 @@ class CloudClient:
                         self._sleep(delay)
                         attempt += 1
                         continue
-                raise self._transport_error(method, full_path, exc) from None
+                raise self._transport_error(service, method, full_path, exc) from None
             status = response.status_code
             if status < 400 and status in expected:
                 return self._decode(method, full_path, response)
@@ -293,15 +300,44 @@ class CloudClient:
         return error_class(status, code or str(status), self._redact(message[:MAX_ERROR_TEXT]) or None,
                            _request_id(response), method, path)
 
-    def _transport_error(self, method, path, exc):
-        reason = self._redact("%s: %s" % (type(exc).__name__, exc))[:500]
-        hint = None
-        if requests is not None and isinstance(exc, requests.exceptions.SSLError):
-            hint = ("TLS verification failed: point ca_path at the CA bundle that signed the endpoint's "
-                    "certificate (for the simulator, its ca.pem).")
-        elif requests is not None and isinstance(exc, requests.exceptions.Timeout):
-            hint = "The endpoint did not answer within api_timeout; check the network or raise api_timeout."
-        return TransportError(method, path, reason, hint=hint)
+    def _transport_error(self, service, method, path, exc):
+        """A TransportError that says, in the operator's words, what failed and which option to fix;
+        the library's text goes only into ``detail``."""
+        failure = classify_transport_failure(exc)
+        reason, hint, option = self._transport_words(service, failure)
+        detail = self._redact("%s: %s" % (type(exc).__name__, exc))[:MAX_ERROR_TEXT]
+        return TransportError(method, path, reason, hint=hint, option=option, failure=failure, detail=detail)
+
+    def _transport_words(self, service, failure):
+        """(reason, hint, option) for a classify_transport_failure() kind."""
+        where, option = service.netloc, service.option
+        trust = "the CA bundle in ca_path (%s)" % self.ca_path if self.ca_path else "this host's trusted CAs"
+        ca_hint = ("Set ca_path to the PEM bundle of the CA that signed the certificate of %s (for the simulator, "
+                   "its ca.pem)." % where)
+        words = {
+            "proxy": ("the HTTP(S) proxy could not carry the request to %s" % where,
+                      "Fix the proxy environment variables (HTTPS_PROXY, HTTP_PROXY), or add %s to NO_PROXY."
+                      % service.host, None),
+            "dns": ("the host name %s in %s cannot be resolved (DNS)" % (service.host, option),
+                    "Check %s for a typo and the region, and this host's DNS settings." % option, option),
+            "refused": ("%s refused the connection: nothing listens there" % where,
+                        "Check the host and port in %s, and that the service runs and is reachable from this host."
+                        % option, option),
+            "tls_untrusted": ("the TLS certificate of %s is not signed by a CA in %s" % (where, trust), ca_hint,
+                              "ca_path"),
+            "tls_hostname": ("the TLS certificate of %s is not issued for the host name %s" % (where, service.host),
+                             "Use in %s the host name the certificate names." % option, option),
+            "tls_ca_file": ("ca_path %s is not a usable PEM CA bundle" % self.ca_path, ca_hint, "ca_path"),
+            "tls": ("the TLS handshake with %s failed" % where, ca_hint, "ca_path"),
+            "connect_timeout": ("%s did not accept a connection within api_timeout (%s s)" % (where, self.api_timeout),
+                                "Check %s, firewalls and proxies on the way, or raise api_timeout." % option, option),
+            "read_timeout": ("%s did not answer within api_timeout (%s s)" % (where, self.api_timeout),
+                             "Raise api_timeout, or retry when the API is less loaded.", "api_timeout"),
+            "reset": ("the connection to %s was closed before an answer came" % where,
+                      "Check proxies and load balancers between this host and %s, then retry." % option, option),
+        }
+        return words.get(failure, ("could not reach %s" % where,
+                                   "Check %s, network access to it, and validate_certs/ca_path." % option, option))
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -362,6 +398,25 @@ class CloudClient:
         """Poll an asynchronous operation every ``poll_interval`` seconds, bounded by ``timeout``."""
         return wait_until(fetch, done, failed, timeout=timeout, interval=self.poll_interval,
                           describe=describe, sleep=self._sleep, clock=self._clock)
+
+
+def check_ca_path(ca_path):
+    """Refuse, before any request, a ca_path that does not exist, cannot be read or is not PEM."""
+    if os.path.isdir(ca_path):
+        return  # a c_rehash'ed directory of CA files, which requests accepts as it is
+    if not os.path.exists(ca_path):
+        raise ValidationError("ca_path %s does not exist. Point ca_path (or MODELARTS_LITE_CA_PATH) at the PEM "
+                              "bundle of the CA that signed the endpoint's certificate." % ca_path, option="ca_path")
+    try:
+        with open(ca_path, "rb") as handle:
+            head = handle.read(1024 * 1024)
+    except OSError as exc:
+        raise ValidationError("ca_path %s cannot be read (%s). Make it readable by the user that runs the module."
+                              % (ca_path, exc.strerror or type(exc).__name__), option="ca_path") from None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise ValidationError(
+            "ca_path %s is not a PEM CA bundle (it has no -----BEGIN CERTIFICATE----- block). Give the CA in PEM; "
+            "a DER file converts with: openssl x509 -inform der -in FILE -out ca.pem" % ca_path, option="ca_path")
 
 
 def parse_error_body(text):

@@ -31,6 +31,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     ThrottledError,
     TransportError,
     ValidationError,
+    classify_transport_failure,
 )
 
 JSON = "application/json"
@@ -113,6 +114,30 @@ class KubeClient:
             return {"Authorization": cfg.get_basic_auth_token()}
         return {}
 
+    def _transport_error(self, method, path, exc):
+        """The cluster could not be reached: say so naming the kubeconfig context, library text in detail."""
+        failure = classify_transport_failure(exc)
+        where = "the API server %s of kube_context %s" % (self.host, self.context)
+        words = {
+            "tls_untrusted": ("the TLS certificate of %s is not signed by the kubeconfig's certificate-authority"
+                              % where, "kubeconfig"),
+            "tls_hostname": ("the TLS certificate of %s is not issued for its host name" % where, "kubeconfig"),
+            "tls_ca_file": ("the certificate-authority of kube_context %s is not a usable PEM CA" % self.context,
+                            "kubeconfig"),
+            "tls": ("the TLS handshake with %s failed" % where, "kubeconfig"),
+            "dns": ("the host name of %s cannot be resolved (DNS)" % where, "kubeconfig"),
+            "refused": ("%s refused the connection: nothing listens there" % where, "kubeconfig"),
+            "proxy": ("the HTTP(S) proxy could not carry the request to %s" % where, None),
+            "connect_timeout": ("%s did not accept a connection within api_timeout" % where, "api_timeout"),
+            "read_timeout": ("%s did not answer within api_timeout" % where, "api_timeout"),
+        }
+        reason, option = words.get(failure, ("could not reach %s" % where, "kubeconfig"))
+        hint = ("Fix the proxy environment variables (HTTPS_PROXY, HTTP_PROXY) or NO_PROXY." if option is None else
+                "Check %s%s." % (option, " and kube_context (the default is the pool id)" if option == "kubeconfig"
+                                 else ""))
+        return TransportError(method, path, reason, hint=hint, option=option, failure=failure,
+                              detail="%s: %s" % (type(exc).__name__, _clip(str(exc))))
+
     def close(self):
         if self._pool is not None:
             self._pool.clear()
@@ -145,13 +170,7 @@ class KubeClient:
                     self._sleep(min(8.0, 0.5 * 2 ** attempt))
                     attempt += 1
                     continue
-                hint = None
-                if tls_failure:
-                    hint = ("TLS verification failed against the kubeconfig's certificate-authority; check the "
-                            "kubeconfig and kube_context.")
-                raise TransportError(method, path, "%s: %s" % (type(exc).__name__, _clip(str(exc))),
-                                     hint=hint or "Check that the cluster API server of context %s is reachable."
-                                     % self.context) from None
+                raise self._transport_error(method, path, exc) from None
             status = response.status
             text = response.data.decode("utf-8", "replace")
             if status < 400:
@@ -206,7 +225,7 @@ class KubeClient:
                 "GET", url, headers=headers, redirect=False, retries=False, preload_content=False,
                 timeout=urllib3.Timeout(connect=self.api_timeout, read=read_timeout))
         except urllib3.exceptions.HTTPError as exc:
-            raise TransportError("GET", path, "%s: %s" % (type(exc).__name__, _clip(str(exc)))) from None
+            raise self._transport_error("GET", path, exc) from None
         try:
             if response.status >= 400:
                 raise error_from_response("GET", path, response.status, response.data.decode("utf-8", "replace"))

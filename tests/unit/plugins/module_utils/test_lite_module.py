@@ -200,3 +200,30 @@ def test_missing_requests_reported_through_missing_required_lib(monkeypatch, cap
 def test_module_import_is_light():
     # The cloud client (and requests) are imported only when the clients are built.
     assert "client" not in vars(lite_module)
+
+
+def test_a_file_the_options_name_is_a_user_error_naming_the_option(capsys, tmp_path):
+    missing = str(tmp_path / "no-such-report-dir" / "report.json")
+
+    def ensure(clients, params, check_mode):
+        raise FileNotFoundError(2, "No such file or directory", missing)
+
+    result = run_module(dict(BASE_ARGS, report=missing), ensure, capsys, spec={"report": {"type": "path"}})
+    assert result["failed"] is True and "bug" not in result["msg"]
+    assert result["msg"].startswith("report %s cannot be used: No such file or directory. Fix report." % missing)
+    assert result["option"] == "report" and result["error_type"] == "FileNotFoundError"
+
+
+def test_api_timeout_0_is_refused_not_replaced(capsys):
+    called = []
+    result = run_module(dict(BASE_ARGS, api_timeout=0), lambda *args: called.append(args) or {}, capsys)
+    assert result["failed"] is True and result["option"] == "api_timeout" and called == []
+    assert "api_timeout must be between 1 and 3600 seconds, got 0" in result["msg"]
+
+
+def test_a_missing_ca_path_is_refused_naming_it(capsys, tmp_path):
+    called = []
+    result = run_module(dict(BASE_ARGS, ca_path=str(tmp_path / "ca.pem")), lambda *args: called.append(args) or {},
+                        capsys)
+    assert result["failed"] is True and result["option"] == "ca_path" and called == []
+    assert "does not exist" in result["msg"] and "bug" not in result["msg"]

@@ -59,10 +59,12 @@ def test_http_endpoint_refused_before_any_request():
     assert make_client([], endpoint="http://127.0.0.1:8080", allow_http=True).modelarts.base == "http://127.0.0.1:8080"
 
 
-def test_verify_uses_ca_path_else_validate_certs():
-    client = make_client([ok(), ok()], ca_path="/tmp/ca.pem")
+def test_verify_uses_ca_path_else_validate_certs(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    client = make_client([ok(), ok()], ca_path=str(ca))
     client.request("GET", "/x")
-    assert client._session.calls[0]["verify"] == "/tmp/ca.pem"
+    assert client._session.calls[0]["verify"] == str(ca)
     client = make_client([ok()], validate_certs=False)
     client.request("GET", "/x")
     assert client._session.calls[0]["verify"] is False
@@ -175,7 +177,10 @@ def test_reset_on_get_is_retried_but_not_on_post():
     with pytest.raises(TransportError) as info:
         client.request("POST", "/v2/p/pools", body={})
     assert len(client._session.calls) == 1
-    assert info.value.to_result() == {"error_type": "TransportError", "method": "POST", "path": "/v2/p/pools"}
+    assert info.value.to_result() == {"error_type": "TransportError", "method": "POST", "path": "/v2/p/pools",
+                                      "option": "endpoint", "failure": "reset",
+                                      "detail": "ConnectionError: [Errno 104] reset"}
+    assert "[Errno" not in str(info.value), "library text belongs in detail only"
 
     client = make_client([requests.exceptions.ReadTimeout("read timed out"), ok()])
     with pytest.raises(TransportError) as info:
