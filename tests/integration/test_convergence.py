@@ -24,6 +24,7 @@ WORKLOADS = {"ready_nodes": True, "deployments": [{"name": "app", "replicas": 2}
 
 def pool_args(name, count, **extra):
     args = {"name": name, "vpc_id": "vpc-it", "subnet_id": "subnet-it", "description": "convergence",
+            "clusters": ["cce-it"], "user_login": {"key_pair_name": "kp-it"},
             "node_pools": [{"name": "np1", "flavor": SNT9B, "count": count}], "driver_version": OLD,
             "tags": {"owner": "sre"}}
     args.update(extra)
