@@ -66,7 +66,7 @@ def test_refused_cases_change_nothing(ansible, audit, pool, extra, message):
 
 
 def test_simulator_refuses_a_bad_effect(sim, pool):
-    status, body, _ = sim.request("POST", "/v2/{project_id}/pools/%s/nodes/batch-update" % pool["id"],
-                                  body={"nodeNames": [pool["nodes"][0]], "action": "openHaRedundant",
-                                        "haRedundantEffect": "Sometimes"})
-    assert status == 400 and "haRedundantEffect" in body["error_msg"]
+    body = {"nodeNames": [pool["nodes"][0]], "action": "openHaRedundant", "haRedundantEffect": "Sometimes"}
+    status, answer, _headers = sim.request("POST", "/v2/{project_id}/pools/%s/nodes/batch-update" % pool["id"],
+                                           body=body)
+    assert status == 400 and "haRedundantEffect" in answer["error_msg"]

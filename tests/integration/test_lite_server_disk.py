@@ -101,7 +101,7 @@ def test_one_refused_server_stops_the_whole_super_node(ansible, sim, audit):
     sim.set_faults([{"kind": "fail_operation", "operation": "stop", "node": "disk-partial-2"}])
     try:
         assert sim.request("PUT", "/v1/{project_id}/dev-servers/%s/stop" % second)[0] == 200
-        for _ in range(100):
+        for _attempt in range(100):
             if sim.request("GET", "/v1/{project_id}/dev-servers/%s" % second)[1]["status"] == "STOP_FAILED":
                 break
             time.sleep(0.1)

@@ -89,7 +89,7 @@ def duplicate(sim):
     seed(sim, servers=[{"name": "img-dup", "status": "STOPPED"}, {"name": "img-error", "status": "ERROR"}])
     cloud_id = sim.request("GET", "/v1/{project_id}/dev-servers", query={"limit": 100})[1]["data"]
     instance = next(s for s in cloud_id if s["name"] == "img-dup")["cloud_server"]["id"]
-    for _ in range(2):  # IMS itself allows two images with one name
+    for _copy in range(2):  # IMS itself allows two images with one name
         assert sim.request("POST", "/v2/cloudimages/action", body={"name": "twin", "instance_id": instance},
                            service="ims")[0] == 200
 

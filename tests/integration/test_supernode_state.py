@@ -78,7 +78,7 @@ def guarded(sim):
     sim.set_faults([{"kind": "fail_operation", "operation": "stop", "node": "sn-broken-2"}])
     try:
         assert sim.request("PUT", "/v1/{project_id}/dev-servers/%s/stop" % broken)[0] == 200
-        for _ in range(100):
+        for _attempt in range(100):
             if sim.request("GET", "/v1/{project_id}/dev-servers/%s" % broken)[1]["status"] == "STOP_FAILED":
                 break
             time.sleep(0.1)

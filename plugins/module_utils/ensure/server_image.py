@@ -50,10 +50,10 @@ def describe_image(raw):
 def find_one(client, name):
     found = ims.find_private_images(client, name)
     if len(found) > 1:
+        ids = sorted(i["id"] for i in found)
         raise PreconditionError("%d private IMS images are named %r (ids %s); this module treats a name as one image. "
-                                "Delete or rename the extra ones first." % (len(found), name,
-                                                                             ", ".join(sorted(i["id"] for i in found))),
-                                details={"images": [i["id"] for i in found]})
+                                "Delete or rename the extra ones first." % (len(found), name, ", ".join(ids)),
+                                details={"images": ids})
     return found[0] if found else None
 
 
