@@ -36,13 +36,13 @@ def cases(ids):
     node = ids["nodes"]
     return [
         ("pool-create", "lite_pool", pool_args("conv-new", 1)),
-        ("pool-scale-up", "lite_pool", {"name": "conv-scale", "node_pools": [{"name": "np1", "flavor": SNT9B,
-                                                                                "count": 2}]}),
+        ("pool-scale-up", "lite_pool", {"name": "conv-scale",
+                                        "node_pools": [{"name": "np1", "flavor": SNT9B, "count": 2}]}),
         ("pool-tags-description", "lite_pool", {"name": "conv-tags", "description": "now described",
                                                 "tags": {"team": "llm"}}),
         ("pool-remove-node-pool", "lite_pool", {"name": "conv-np", "allow_scale_down": True, "node_pools": [
-            {"name": "np1", "flavor": SNT9B, "count": 1}, {"name": "np2", "flavor": SNT9B, "count": 1,
-                                                          "state": "absent"}]}),
+            {"name": "np1", "flavor": SNT9B, "count": 1},
+            {"name": "np2", "flavor": SNT9B, "count": 1, "state": "absent"}]}),
         ("pool-delete", "lite_pool", {"name": "conv-gone", "state": "absent", "allow_delete": True}),
         ("node-cordon", "lite_node", {"pool": "conv-nodes", "nodes": [node[0]], "state": "cordoned"}),
         ("node-drain", "lite_node", {"pool": "conv-nodes", "nodes": [node[1]], "state": "drained"}),

@@ -114,9 +114,8 @@ def test_out_of_bounds_is_refused_naming_the_option(params, message):
     from ansible_collections.modelarts.lite.plugins.module_utils.errors import ValidationError
 
     spec = dict(auth_spec(), **wait_spec())
-    spec.update(node_pools=dict(type="list", elements="dict", options=dict(name=dict(type="str"),
-                                                                        count=dict(type="int"))),
-                count=dict(type="int"))
+    node_pool = dict(name=dict(type="str"), count=dict(type="int"))
+    spec.update(node_pools=dict(type="list", elements="dict", options=node_pool), count=dict(type="int"))
     with pytest.raises(ValidationError) as caught:
         check_bounds(spec, params)
     assert message in str(caught.value)
