@@ -75,11 +75,12 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq \
 	  --no-install-recommends chromium >/dev/null; }
 
-# Lite Server tests reach simulated servers through real OpenSSH (one sshd per server on loopback).
-SSH_TOOLS := /usr/sbin/sshd
+# Lite Server tests reach simulated servers through real OpenSSH (one sshd per server on loopback)
+# and run real fio on them.
+SSH_TOOLS := /usr/sbin/sshd /usr/bin/fio
 $(SSH_TOOLS):
 	apt-get update -q >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends openssh-server fio >/dev/null
 
 # The simulators of the integration tests hand their audit logs and response samples to
 # build/contract; tests/contract then checks them against the vendor SDK and docs/api-contract.yml.

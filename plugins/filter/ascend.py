@@ -116,7 +116,92 @@ def ascend_dmi_bandwidth(text):
     return float(rates[-1]) if rates else None
 
 
+SECTION = "@@chip "
+
+
+def npu_health_facts(table, details, max_temperature=85, max_hbm_double_bit_errors=0):
+    """The npu_health role's facts from `npu-smi info` (``table``) and ``details``: the board view of
+    NPU 0, then for each chip a line ``@@chip <phy_id>`` followed by its ``-t ecc`` view."""
+    parsed = npu_smi_info(table)
+    sections = ("\n" + (details or "")).split("\n" + SECTION)
+    board = npu_smi_fields(sections[0])
+    ecc = {}
+    for section in sections[1:]:
+        head, _sep, body = section.partition("\n")
+        ecc[int(head.strip())] = npu_smi_fields(body)
+    chips = []
+    for chip in parsed["chips"]:
+        counters = ecc.get(chip["phy_id"], {})
+        double = int(counters.get("HBM Double Bit Error Count", 0) or 0)
+        problems = [] if chip["health"] == "OK" else ["health %s" % chip["health"]]
+        if chip["temp_c"] is not None and chip["temp_c"] > max_temperature:
+            problems.append("temperature %s C" % chip["temp_c"])
+        if double > max_hbm_double_bit_errors:
+            problems.append("%d HBM double-bit ECC errors" % double)
+        chips.append(dict(chip, hbm_double_bit_errors=double,
+                          hbm_single_bit_errors=int(counters.get("HBM Single Bit Error Count", 0) or 0),
+                          healthy=not problems, problems=problems))
+    temperatures = [c["temp_c"] for c in chips if c["temp_c"] is not None]
+    return {"driver_version": board.get("Software Version") or parsed["version"],
+            "firmware_version": board.get("Firmware Version", ""), "chip_count": len(chips),
+            "chip_name": chips[0]["name"], "dies_per_npu": len([c for c in chips if c["npu"] == chips[0]["npu"]]),
+            "chips": chips, "unhealthy_chips": [c["phy_id"] for c in chips if not c["healthy"]],
+            "healthy": all(c["healthy"] for c in chips), "max_temperature_c": max(temperatures, default=None)}
+
+
+# HCCL operator-level retry (ascend-facts.md 1.1): Atlas A3 only (Snt9b23: two dies per NPU, npu-smi name
+# Ascend910), and ModelArts requires HDK >= 24.1.RC3.5 (with CANN >= 8.1.RC1).
+RETRY_MIN_DRIVER = "24.1.rc3.5"
+
+
+def driver_version_key(version):
+    """A sortable key for HDK versions: 24.1.rc3.10 < 24.1.0 < 24.1.0.3 < 25.0.rc1."""
+    key = []
+    for index, part in enumerate(str(version).lower().split(".")):
+        if index == 2:
+            key.append((0, int(part[2:])) if part.startswith("rc") and part[2:].isdigit() else
+                       (1, int(part) if part.isdigit() else 0))
+        else:
+            key.append(int(part) if part.isdigit() else 0)
+    while len(key) < 4:
+        key.append((1, 0) if len(key) == 2 else 0)
+    return key
+
+
+def hccl_retry_support(table):
+    """From `npu-smi info`: {"supported", "reason", "chip_name", "dies_per_npu", "driver_version"}."""
+    parsed = npu_smi_info(table)
+    chips = parsed["chips"]
+    dies = len([c for c in chips if c["npu"] == chips[0]["npu"]])
+    driver = parsed["version"] or ""
+    reason = ""
+    if dies != 2 or chips[0]["name"] != "Ascend910":
+        reason = ("HCCL operator-level retry runs only on Atlas A3 (Snt9b23) super node servers; this server has "
+                  "%s NPUs with %d die(s) each" % (chips[0]["name"], dies))
+    elif driver_version_key(driver) < driver_version_key(RETRY_MIN_DRIVER):
+        reason = "HCCL operator-level retry needs HDK driver %s or later; this server runs %s" % (
+            RETRY_MIN_DRIVER, driver)
+    return {"supported": not reason, "reason": reason, "chip_name": chips[0]["name"], "dies_per_npu": dies,
+            "driver_version": driver}
+
+
+def stress_test_summary(report):
+    """One server's stress-test report (the supernode_stress_test run script's JSON) -> {"server", "passed",
+    "items": {item: worst status}, "failed": ["<item> <target>: <detail>", ...]}; FAIL > PASS > SKIP."""
+    rank = {"SKIP": 0, "PASS": 1, "FAIL": 2}
+    items = {}
+    for entry in report.get("results", []):
+        if rank.get(entry["status"], 2) >= rank.get(items.get(entry["item"]), -1):
+            items[entry["item"]] = entry["status"]
+    failed = ["%s %s: %s" % (e["item"], e["target"], e.get("detail") or e.get("value"))
+              for e in report.get("results", []) if e["status"] == "FAIL"]
+    return {"server": report.get("server"), "passed": bool(report.get("passed")) and not failed, "items": items,
+            "failed": failed}
+
+
 class FilterModule:
     def filters(self):
-        return {"npu_smi_info": npu_smi_info, "npu_smi_fields": npu_smi_fields,
+        return {"npu_smi_info": npu_smi_info, "npu_smi_fields": npu_smi_fields, "npu_health_facts": npu_health_facts,
+                "hccl_retry_support": hccl_retry_support,
+                "stress_test_summary": stress_test_summary,
                 "ascend_dmi_diagnosis": ascend_dmi_diagnosis, "ascend_dmi_bandwidth": ascend_dmi_bandwidth}

@@ -65,3 +65,31 @@ def builtin_groups(hostvars):
              ("status", (hostvars["lite_server_status"] or "").lower()),
              ("az", hostvars["lite_server_availability_zone"])]
     return [(prefix, value) for prefix, value in pairs if value]
+
+
+# ---- Lite Cluster pools (lite_pools inventory) --------------------------------------------------
+ALL_POOLS_GROUP = "lite_pools"
+
+
+def pool_vars(pool):
+    """The hostvars of one pool (ensure.pool.describe_pool's shape): one host per pool, run locally."""
+    return {
+        "lite_pool_id": pool["id"],
+        "lite_pool_name": pool["name"],
+        "lite_pool_phase": pool["phase"],
+        "lite_pool_driver_version": pool["driver_version"],
+        "lite_pool_driver_state": pool["driver_state"],
+        "lite_pool_node_pools": [{k: np[k] for k in ("name", "flavor", "count", "driver_version")}
+                                 for np in pool["node_pools"]],
+        "lite_pool_node_count": pool["node_count"],
+        # The simulator's kubeconfig and the collection's modules name each pool's context by its id.
+        "lite_pool_kube_context": pool["id"],
+    }
+
+
+def select_pools(pools, phases=(), name_pattern=None):
+    """The hostvars of the described pools the filters keep, in name order."""
+    kept = [pool_vars(p) for p in pools
+            if (not phases or p["phase"] in phases)
+            and (not name_pattern or fnmatch.fnmatchcase(p["name"] or "", name_pattern))]
+    return sorted(kept, key=lambda v: (v["lite_pool_name"] or "", v["lite_pool_id"] or ""))

@@ -6,7 +6,7 @@ is ``$LITE_SERVER_ROOT``; its facts are ``<root>/etc/modelarts-sim/host.json`` (
 ``sshworld.SshWorld``). Faults in ``host.json["faults"]``:
 
 - ``unhealthy_chips``: Phy-IDs whose Health reads ``Critical`` and whose ascend-dmi diagnosis fails;
-- ``hccs_link_down``: HCCS link ids (one per NPU, ``0..npus-1``) whose bandwidth collapses;
+- ``hccs_link_down``: devices (Phy-IDs) whose HCCS link is degraded: their bandwidth collapses;
 - ``roce_link_down``: RoCE port ids (device ids) whose link is DOWN.
 
 Run as ``python -m modelarts_sim.ascend <tool> ARGS``; the per-host wrapper scripts do that.
@@ -169,7 +169,9 @@ def _stamp():
 
 
 def ascend_dmi(args, facts):
-    """ascend-dmi -v | --dg -i items [-q] | --bw -t p2p -ds A -dd B [-q] | -f [-q]."""
+    """ascend-dmi -v | --dg -i items [-q] | --bw -t h2d|d2h -d N [-q] | --bw -t p2p -ds A -dd B [-q] | -f [-q].
+
+    On A3, h2d/d2h measure the HCCS plane of one device (ascend-facts.md 5.1)."""
     spec = CHIPS[facts["chip"]]
     faults = facts.get("faults", {})
     if "-v" in args:
@@ -188,14 +190,18 @@ def ascend_dmi(args, facts):
                 lines += ["        %-18s%s" % ("Device %d" % phy, "FAIL") for phy in sorted(sick)]
         return (1 if any(line.endswith("FAIL") for line in lines) else 0), "\n".join(lines)
     if "--bw" in args:
+        kind = _value(args, "-t") or "h2d"
         try:
-            source, target = int(_value(args, "-ds")), int(_value(args, "-dd"))
+            devices = [int(_value(args, "-ds")), int(_value(args, "-dd"))] if kind == "p2p" else \
+                [int(_value(args, "-d") or 0)]
         except (TypeError, ValueError):
             return 2, "Error: p2p needs -ds <device> and -dd <device>."
+        if any(not 0 <= d < spec["npus"] * spec["chips"] for d in devices):
+            return 1, "Error: device id is invalid."
         degraded = set(faults.get("hccs_link_down") or [])
-        npus = {source // spec["chips"], target // spec["chips"]}
-        rate = HCCS_DEGRADED_GBPS if npus & degraded else HCCS_GBPS
-        return 0, "\n".join(header + ["Type: p2p  Src: %d  Dst: %d" % (source, target),
+        rate = HCCS_DEGRADED_GBPS if set(devices) & degraded else HCCS_GBPS
+        where = "Src: %d  Dst: %d" % tuple(devices) if kind == "p2p" else "Device: %d" % devices[0]
+        return 0, "\n".join(header + ["Type: %s  %s" % (kind, where),
                                       "%-14s%-16s%s" % ("Size(Bytes)", "Execute Times", "Bandwidth(GB/s)"),
                                       "%-14s%-16s%.2f" % ("33554432", "40", rate)])
     if "-f" in args:

@@ -85,9 +85,11 @@ class SshWorld:
         os.replace(path + ".tmp", path)
 
     def inject(self, name, **faults):
-        """Set faults on one host (ascend.py): unhealthy_chips=[phy ids], hccs_link_down=[npu ids],
-        roce_link_down=[device ids]. An empty value clears that fault."""
+        """Set faults on one host: unhealthy_chips=[phy ids], hccs_link_down=[phy ids], roce_link_down=[device
+        ids] (the tool stand-ins read them), slow_storage=MB/s (a real fio, rate-limited). An empty value clears."""
         facts = self.facts(name)
+        if "slow_storage" in faults:
+            self._slow_storage(name, faults["slow_storage"])
         current = dict(facts.get("faults") or {})
         for key, value in faults.items():
             if value:
@@ -96,6 +98,20 @@ class SshWorld:
                 current.pop(key, None)
         facts["faults"] = current
         self.write_facts(name, facts)
+
+    def _slow_storage(self, name, megabytes_per_second):
+        """A host whose disk is slow: its PATH finds a fio that runs the real one with a rate limit."""
+        script = os.path.join(self.root(name), "usr/local/bin/fio")
+        if not megabytes_per_second:
+            if os.path.exists(script):
+                os.remove(script)
+            return
+        real = shutil.which("fio", path=SYSTEM_PATH)
+        if real is None:
+            raise SshWorldError("fio is missing: install Debian fio (make test does).")
+        with open(script, "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/sh\nexec %s --rate=%dm \"$@\"\n" % (real, int(megabytes_per_second)))
+        os.chmod(script, 0o755)
 
     # ---- sshd -------------------------------------------------------------------------------------
     def _config(self, name):
@@ -173,4 +189,7 @@ class SshWorld:
         """Connection settings for ansible: root over SSH with the world's key, no host key prompts."""
         return {"ANSIBLE_REMOTE_USER": "root", "ANSIBLE_REMOTE_PORT": str(self.port),
                 "ANSIBLE_PRIVATE_KEY_FILE": self.key_file, "ANSIBLE_HOST_KEY_CHECKING": "False",
+                "ANSIBLE_PIPELINING": "True",
+                # A loaded CI machine can be slow to accept; ssh retries a refused or reset connection.
+                "ANSIBLE_SSH_RETRIES": "3",
                 "ANSIBLE_SSH_ARGS": "-o ControlMaster=auto -o ControlPersist=30s -o UserKnownHostsFile=/dev/null"}

@@ -1,7 +1,15 @@
 """modelarts.lite.lite_servers: the simulator's servers as hosts, reached through real sshd."""
-import pytest
+import json
+import os
+import pathlib
+import subprocess
+import sys
 
-from ssh_fleet import BIN, HPS, SshFleet
+import jinja2
+import pytest
+import yaml
+
+from ssh_fleet import BIN, HPS, REPO, SshFleet
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +94,52 @@ def test_bad_credentials_fail_clearly_without_the_secret(fleet, audit):
                                                   "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
     assert proc.returncode == 1 and "does not look like an access key" in proc.stderr
     assert audit.since(mark) == []
+
+
+def test_awx_inventory_source_reads_the_credential_types_injected_environment(fleet, tmp_path):
+    """AWX runs awx/inventories/awx.lite_servers.yml with only what the "ModelArts Lite" credential injects."""
+    credential_type = yaml.safe_load((REPO / "awx" / "credential_types" / "modelarts_lite.yml").read_text())
+    env = fleet.sim.env
+    inputs = {"access_key": env["access_key"], "secret_key": env["secret_key"], "security_token": "",
+              "project_id": "", "region": env["region"], "endpoint": env["endpoint"],
+              "iam_endpoint": env["iam_endpoint"], "ca_bundle": pathlib.Path(env["ca_path"]).read_text(),
+              "kubeconfig": ""}
+    files = {}
+    for name, template in credential_type["injectors"]["file"].items():
+        path = tmp_path / name
+        path.write_text(jinja2.Template(template).render(**inputs))
+        files[name.split(".", 1)[1]] = str(path)
+    injected = {key: jinja2.Template(value).render(tower={"filename": files}, **inputs)
+                for key, value in credential_type["injectors"]["env"].items()}
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("HUAWEICLOUD", "MODELARTS", "HW_"))}
+    clean.update(injected, ANSIBLE_COLLECTIONS_PATH=fleet.env["ANSIBLE_COLLECTIONS_PATH"],
+                 ANSIBLE_INVENTORY_UNPARSED_FAILED="1")
+    source = REPO / "awx" / "inventories" / "awx.lite_servers.yml"
+    proc = subprocess.run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"], capture_output=True,
+                          text=True, env=clean, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    listing = json.loads(proc.stdout)
+    assert sorted(listing["lite_servers"]["hosts"]) == fleet.running()
+    assert sorted(listing["supernode_sn_a"]["hosts"]) == ["sn-a-1", "sn-a-2"]
+    assert env["secret_key"] not in proc.stdout + proc.stderr
+
+
+def test_lite_pools_one_local_host_per_pool(fleet):
+    seeded = fleet.sim.seed([{"name": "fleet-p%d" % i, "nodes": 1} for i in range(3)])["pools"]
+    path = fleet.base / "fleet.lite_pools.yml"
+    path.write_text(yaml.safe_dump({"plugin": "modelarts.lite.lite_pools", "name_pattern": "fleet-p*",
+                                    "compose": {"ansible_python_interpreter": repr(sys.executable)}}))
+    listing = fleet.inventory_json(path)
+    assert sorted(listing["lite_pools"]["hosts"]) == ["fleet-p0", "fleet-p1", "fleet-p2"]
+    hostvars = listing["_meta"]["hostvars"]["fleet-p1"]
+    assert hostvars["ansible_connection"] == "local"
+    assert hostvars["lite_pool_id"] == hostvars["lite_pool_kube_context"] == seeded[1]["id"]
+    assert hostvars["lite_pool_node_count"] == 1 and len(hostvars["lite_pool_node_pools"]) == 1
+    # A play over the pools runs each pool's modules locally, several pools at once (forks).
+    play = fleet.base / "pools.yml"
+    play.write_text(yaml.safe_dump([{"hosts": "lite_pools", "gather_facts": False, "tasks": [
+        {"name": "pool info", "modelarts.lite.lite_pool_info": {"name": "{{ lite_pool_name }}"}, "register": "info"},
+        {"ansible.builtin.assert": {"that": ["info.pools[0].id == lite_pool_id"]}}]}]))
+    output = fleet.playbook(path, play)
+    assert sorted(output["stats"]) == ["fleet-p0", "fleet-p1", "fleet-p2"]
+    assert all(s["failures"] == 0 for s in output["stats"].values())

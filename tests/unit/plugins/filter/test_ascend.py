@@ -60,6 +60,50 @@ def test_fields_and_diagnosis():
     report = ascend.ascend_dmi_diagnosis(text)
     assert code == 1 and report["items"] == {"device": "FAIL", "aicore": "FAIL", "hbm": "FAIL"}
     assert report["devices"]["aicore"] == {3: "FAIL"} and report["summary"]["Arch"] == "Ascend910_93"
-    _code, text = tools.ascend_dmi(["--bw", "-t", "p2p", "-ds", "0", "-dd", "2", "-q"],
-                                   facts(faults={"hccs_link_down": [1]}))
+    degraded = facts(faults={"hccs_link_down": [1]})
+    _code, text = tools.ascend_dmi(["--bw", "-t", "p2p", "-ds", "0", "-dd", "1", "-q"], degraded)
     assert ascend.ascend_dmi_bandwidth(text) == tools.HCCS_DEGRADED_GBPS
+    for device, rate in ((1, tools.HCCS_DEGRADED_GBPS), (2, tools.HCCS_GBPS)):
+        _code, text = tools.ascend_dmi(["--bw", "-t", "h2d", "-d", str(device), "-q"], degraded)
+        assert ascend.ascend_dmi_bandwidth(text) == rate
+
+
+def test_health_facts_flag_sick_hot_and_ecc_chips():
+    sick = facts(chip="snt9b23", faults={"unhealthy_chips": [3]})
+    _code, table = tools.npu_smi(["info"], sick)
+    details = [tools.npu_smi(["info", "-t", "board", "-i", "0"], sick)[1]]
+    for chip in ascend.npu_smi_info(table)["chips"]:
+        details += ["@@chip %d" % chip["phy_id"],
+                    tools.npu_smi(["info", "-t", "ecc", "-i", str(chip["npu"]), "-c", str(chip["chip"])], sick)[1]]
+    health = ascend.npu_health_facts(table, "\n".join(details))
+    assert health["chip_count"] == 16 and health["dies_per_npu"] == 2 and health["firmware_version"] == "7.5.0.109.220"
+    assert health["unhealthy_chips"] == [3] and health["healthy"] is False
+    assert health["chips"][3]["problems"] == ["health Critical", "4 HBM double-bit ECC errors"]
+    cool = ascend.npu_health_facts(table, "\n".join(details), max_temperature=40, max_hbm_double_bit_errors=10)
+    assert 3 in cool["unhealthy_chips"] and 0 not in cool["unhealthy_chips"]  # chip 0 runs at 36 C
+
+
+@pytest.mark.parametrize("chip, driver, supported", [("snt9b23", "24.1.rc3.10", True), ("snt9b23", "25.2.1", True),
+                                                     ("snt9b23", "24.1.rc3.4", False), ("snt9b23", "24.1.rc2", False),
+                                                     ("snt9b", "25.2.1", False)])
+def test_hccl_retry_support(chip, driver, supported):
+    _code, table = tools.npu_smi(["info"], facts(chip=chip, driver=driver))
+    support = ascend.hccl_retry_support(table)
+    assert support["supported"] is supported
+    assert ("Atlas A3" in support["reason"]) is (chip == "snt9b")
+
+
+def test_driver_version_order():
+    ordered = ["23.0.6", "24.1.rc2", "24.1.rc3", "24.1.rc3.5", "24.1.rc3.10", "24.1.0", "24.1.0.3", "25.0.rc1.1"]
+    assert sorted(ordered, key=ascend.driver_version_key) == ordered
+
+
+def test_stress_test_summary_names_the_failed_link():
+    report = {"server": "sn-a-1", "passed": False, "results": [
+        {"item": "hccs_links", "target": "device 0", "status": "PASS", "value": 196.0, "detail": ""},
+        {"item": "hccs_links", "target": "device 5", "status": "FAIL", "value": 3.1, "detail": "3.1 GB/s < 150 GB/s"},
+        {"item": "storage_io", "target": "/data", "status": "PASS", "value": 900.0, "detail": ""},
+        {"item": "npu_compute", "target": "aicore", "status": "SKIP", "value": "SKIP", "detail": ""}]}
+    summary = ascend.stress_test_summary(report)
+    assert summary == {"server": "sn-a-1", "passed": False, "failed": ["hccs_links device 5: 3.1 GB/s < 150 GB/s"],
+                       "items": {"hccs_links": "FAIL", "storage_io": "PASS", "npu_compute": "SKIP"}}

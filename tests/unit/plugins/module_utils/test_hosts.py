@@ -31,3 +31,22 @@ def test_select_filters_and_orders():
     assert [v["lite_server_name"] for v in select(servers, [], ["f1"])] == ["a-1", "b-2", "x"]
     assert [v["lite_server_name"] for v in select(servers, [], super_nodes=["hps-sn-b"])] == ["b-2"]
     assert [v["lite_server_name"] for v in select(servers, [], name_pattern="?-*")] == ["a-1", "b-2"]
+
+
+def pool(name, phase="Running", versions=("7.5.0.5.220-24.1.0.3",)):
+    return {"id": "pool-%s-x" % name, "name": name, "phase": phase, "driver_state": "Running",
+            "driver_version": versions[0] if len(set(versions)) == 1 else None, "node_count": 2 * len(versions),
+            "node_pools": [{"name": "np%d" % i, "flavor": "f", "count": 2, "driver_version": v, "labels": {}}
+                           for i, v in enumerate(versions)]}
+
+
+def test_pool_vars_and_selection():
+    from ansible_collections.modelarts.lite.plugins.module_utils.hosts import select_pools
+
+    pools = [pool("b"), pool("a", versions=("v1", "v2")), pool("c", phase="Creating")]
+    kept = select_pools(pools, ["Running"])
+    assert [v["lite_pool_name"] for v in kept] == ["a", "b"]
+    assert kept[0]["lite_pool_kube_context"] == "pool-a-x" and kept[0]["lite_pool_driver_version"] is None
+    assert kept[0]["lite_pool_node_pools"] == [{"name": "np0", "flavor": "f", "count": 2, "driver_version": "v1"},
+                                               {"name": "np1", "flavor": "f", "count": 2, "driver_version": "v2"}]
+    assert [v["lite_pool_name"] for v in select_pools(pools, [], "[bc]")] == ["b", "c"]
