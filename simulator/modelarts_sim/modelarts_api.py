@@ -127,7 +127,7 @@ class ModelArtsApi:
         ]
         self.routes += self.cloud.devservers.routes()
         self.routes = [(m, v, p.split("/"), h) for m, v, p, h in self.routes]
-        self.samples = ResponseSamples.from_env(world.state_dir)
+        self.samples = ResponseSamples.for_world(world)
 
     # ---- auth ---------------------------------------------------------------------------------
     def _lookup(self, access_key):

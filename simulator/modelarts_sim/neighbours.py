@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from .cloud import ApiError
 from .httpcore import Response
+from .samples import ResponseSamples
 
 
 def error_response(status, code, message, request_id=""):
@@ -29,6 +30,7 @@ class NeighbourApi:
         self.world = world
         self._authenticate = authenticate
         self.routes = [(m, p.strip("/").split("/"), h) for m, p, h in self.route_table()]
+        self.samples = ResponseSamples.for_world(world)
 
     def route_table(self):
         raise NotImplementedError
@@ -41,13 +43,15 @@ class NeighbourApi:
                 raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: X-Project-Id %s is not "
                                                  "a project of this account." % header_project)
             segments = [unquote(s) for s in request.path.strip("/").split("/")]
-            handler, args = self._route(request.method, segments)
+            handler, args, route = self._route(request.method, segments)
             with self.world.lock:
                 self.world.run_due()
                 status, payload = handler(request, *args)
                 if request.method != "GET":
                     self.world.mark_dirty()
                 body = b"" if payload is None else json.dumps(payload).encode("utf-8")
+            if self.samples:
+                self.samples.record(request, route, status, body.decode("utf-8"), api=self.name)
             return Response(status=status, body=body, headers={"Content-Type": "application/json"})
         except ApiError as exc:
             return error_response(exc.status, exc.code, exc.message, getattr(request, "request_id", ""))
@@ -70,7 +74,7 @@ class NeighbourApi:
             if matched:
                 path_matched = True
                 if route_method == method:
-                    return handler, args
+                    return handler, args, "/".join(pattern)
         if path_matched:
             raise ApiError(405, "APIG.0101", "Method %s is not allowed here." % method)
         raise ApiError(404, "APIG.0101", "The API does not exist or has not been published in the environment.")

@@ -20,19 +20,22 @@ class ResponseSamples:
         self.lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, state_dir):
-        per_route = int(os.environ.get(ENV) or 0)
-        return cls(state_dir, per_route) if per_route > 0 else None
+    def for_world(cls, world):
+        """The simulator's one sampler (ModelArts, EVS and IMS share its file), or None when off."""
+        if not hasattr(world, "response_samples"):
+            per_route = int(os.environ.get(ENV) or 0)
+            world.response_samples = cls(world.state_dir, per_route) if per_route > 0 else None
+        return world.response_samples
 
-    def record(self, request, route, status, body):
+    def record(self, request, route, status, body, api="modelarts"):
         if not 200 <= status < 300:
             return
-        key = (request.method, route, tuple(sorted({k for k, _v in request.query})))  # each query form too
+        key = (api, request.method, route, tuple(sorted({k for k, _v in request.query})))  # each query form too
         with self.lock:
             if self.counts.get(key, 0) >= self.per_route:
                 return
             self.counts[key] = self.counts.get(key, 0) + 1
-            line = json.dumps({"method": request.method, "route": route, "path": request.path,
-                               "query": request.raw_query, "agent": request.header("user-agent"), "status": status, "body": json.loads(body)})
+            line = json.dumps({"api": api, "method": request.method, "route": route, "path": request.path,
+                               "query": request.raw_query, "agent": request.header("user-agent"), "status": status, "body": json.loads(body) if body else None})
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")

@@ -120,7 +120,7 @@ def present(data, tokens):
 def test_fields_the_collection_reads_are_in_the_sdk_response_models(samples, rows):
     problems, checked = set(), 0
     for sample in samples:
-        row = row_of(rows, sample["method"], sample["path"])
+        row = row_of(rows, sample["method"], sample["path"], sample.get("api", "modelarts"))
         if row is None:
             continue
         for field in row.get("reads") or []:
@@ -135,7 +135,7 @@ def test_fields_the_collection_reads_are_in_the_sdk_response_models(samples, row
 def test_query_strings_use_the_sdks_parameters(samples, rows):
     problems = set()
     for sample in samples:
-        row = row_of(rows, sample["method"], sample["path"])
+        row = row_of(rows, sample["method"], sample["path"], sample.get("api", "modelarts"))
         if row is None:
             continue
         pairs = parse_qsl(sample.get("query") or "", keep_blank_values=True)
