@@ -255,6 +255,7 @@ pool:
     description:
       description: Description.
       type: str
+      sample: Training pool of the LLM team
     phase:
       description: C(status.phase), for example C(Creating), C(Running), C(Abnormal), C(Deleting).
       type: str
@@ -263,18 +264,23 @@ pool:
       description: Job types the pool accepts.
       type: list
       elements: str
+      sample: [Train, Infer]
     vpc_id:
       description: VPC of the pool.
       type: str
+      sample: 2f6a8b5e-4c1d-4e7a-9b3c-0d5e6f7a8b9c
     subnet_id:
       description: Subnet of the pool.
       type: str
+      sample: 7c1e2d3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f
     driver_version:
       description: Driver version the node pools are set to (when they all agree).
       type: str
+      sample: 7.5.0.5.220-24.1.0.3
     driver_state:
       description: C(status.driver.npu.state), for example C(Running) or C(Upgrading).
       type: str
+      sample: Running
     node_pools:
       description: Node pools with their desired and observed node counts.
       type: list
@@ -293,15 +299,19 @@ pool:
     node_count:
       description: Sum of the node pools' desired counts.
       type: int
+      sample: 4
     tags:
       description: Resource tags.
       type: dict
+      sample: {team: llm, cost-center: "4711"}
     created_at:
       description: Creation time (RFC 3339).
       type: str
+      sample: "2026-11-23T08:15:42Z"
     order_name:
       description: Name of the last order (create or scale) the service placed for this pool.
       type: str
+      sample: CS2611230815ABCDE
 diff:
   description: The pool before and after, with C(--diff).
   returned: when diff mode is on

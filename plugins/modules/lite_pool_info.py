@@ -53,25 +53,34 @@ pools:
     id:
       description: Pool ID.
       type: str
+      sample: pool-4eta-1fd46ce92b7c085186b597da20e5d1fd
     name:
       description: Display name.
       type: str
+      sample: train-a
     phase:
       description: C(status.phase).
       type: str
+      sample: Running
     node_pools:
       description: Node pools with desired and observed node counts.
       type: list
       elements: dict
+      sample:
+        - {name: snt9b, flavor: modelarts.bm.npu.arm.8snt9b3.d, count: 4, available: 4, creating: 0, deleting: 0,
+           abnormal: 0, labels: {team: llm}, taints: [], driver_version: 7.5.0.5.220-24.1.0.3}
     node_count:
       description: Sum of the node pools' desired counts.
       type: int
+      sample: 4
     driver_version:
       description: Driver version of the node pools when they all agree.
       type: str
+      sample: 7.5.0.5.220-24.1.0.3
     tags:
       description: Resource tags.
       type: dict
+      sample: {team: llm}
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
