@@ -47,7 +47,7 @@ options:
     type: str
   image:
     description:
-      - Image ID or name for new servers. Defaults to the image of the current servers.
+      - Image ID or name for new servers, or a private IMS image. Defaults to the image of the current servers.
     type: str
   key_pair_name:
     description:
@@ -71,6 +71,7 @@ options:
     default: false
 extends_documentation_fragment:
   - modelarts.lite.auth
+  - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
   - modelarts.lite.attributes
 attributes:
@@ -148,6 +149,7 @@ diff:
   type: dict
 """
 
+from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import neighbour_spec
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.supernode import ensure_supernode
 
@@ -161,6 +163,7 @@ ARGUMENT_SPEC = dict(
     system_disk_size=dict(type="int"),
     allow_scale_down=dict(type="bool", default=False),
     stop_running_jobs=dict(type="bool", default=False),
+    **neighbour_spec()
 )
 
 

@@ -91,6 +91,8 @@ MODULE_CASES = [
     ("server-os-image-other-type", "lite_server_os", {"name": "bad-srv", "operation": "switch",
                                                       "image": "HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0",
                                                       "allow_erase_system_disk": True}, "is not offered for server"),
+    ("supernode-image-bare-metal", "supernode_scale", {"name": "bad-sn", "count": 3, "image": TARGET_IMAGE},
+     "is not offered for server"),
     # credentials and endpoints (shared by every module)
     ("auth-http-endpoint", "lite_pool_info", {"endpoint": "http://127.0.0.1:9"}, "plain http"),
     ("auth-not-a-url", "lite_pool_info", {"endpoint": "ftp://127.0.0.1"}, "absolute http(s) URL"),
