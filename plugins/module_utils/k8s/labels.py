@@ -63,6 +63,7 @@ def is_system_key(key):
     prefix = key.split("/", 1)[0] if "/" in key else ""
     return prefix.endswith((".kubernetes.io", ".k8s.io"))
 
+
 # Hot standby (k8s/standby.py). The vendor's procedure taints standby nodes and fences a faulty one
 # with a taint but names no keys; these are ours. Both NoSchedule: running pods are not evicted.
 STANDBY_TAINT = "modelarts.lite/hot-standby"
