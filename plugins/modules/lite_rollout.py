@@ -265,6 +265,16 @@ options:
       - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 900
+  controller_timeout:
+    description:
+      - Seconds without a M(modelarts.lite.lite_rollout_info) poll of the O(journal) (each poll touches
+        C(<journal>.heartbeat)) after which the run takes its controller as gone (the job was cancelled)
+        and stops. No new node starts, the nodes in flight are parked (left cordoned, annotated
+        C(parked), reported), the Lease is released and the module exits with status C(stopped).
+      - C(0) (the default) does not watch, so a run started without a poller runs to its end.
+      - Between 0 and 86400 seconds; a value outside is refused before any call.
+    type: int
+    default: 0
   wait_timeout:
     description:
       - Seconds the whole run may take. When they run out, no new node starts and the run fails
@@ -331,11 +341,13 @@ pool_id:
   type: str
 status:
   description:
-    - C(planned) (check mode), C(succeeded), C(failed), C(paused_after_canary),
-      C(paused_window_closed) or C(blocked). A C(failed) or C(blocked) run fails the task; its result
-      keeps every key listed here. When ModelArts refuses the batch-update call itself (HTTP 400) the
-      run stops at once as C(failed); the nodes it had drained are C(parked) in the report (still
-      cordoned; a rerun resumes them).
+    - C(planned) (check mode), C(succeeded), C(succeeded_with_failures) (every node handled, some failed
+      within O(max_failed_nodes) and left cordoned), C(failed), C(paused_after_canary),
+      C(paused_window_closed), C(blocked) or C(stopped) (O(controller_timeout) ran out, so the job was
+      cancelled; the nodes in flight were parked). A C(failed), C(blocked) or C(stopped) run fails the
+      task; its result keeps every key listed here. When ModelArts refuses the batch-update call itself
+      (HTTP 400) the run stops at once as C(failed); the nodes it had drained are C(parked) in the report
+      (still cordoned; a rerun resumes them).
   returned: always
   type: str
 plan:
@@ -484,6 +496,7 @@ ARGUMENT_SPEC = dict(
     job_aware=dict(type="bool", default=True),
     job_labels=dict(type="list", elements="str"),
     oversized_groups=dict(type="str", choices=list(defaults.OVERSIZED_GROUPS), default=defaults.DEFAULT_OVERSIZED_GROUPS),
+    controller_timeout=dict(type="int", default=0),
     wait_timeout=dict(type="int", default=86400),
 )
 

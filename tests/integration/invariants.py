@@ -88,9 +88,10 @@ def our_cordons(sim, pool_id):
 
 
 def unreported_cordons(sim, pool_id, report):
-    """Nodes we left cordoned that the report does not list as failed (or in flight) with a reason."""
+    """Nodes we left cordoned that the report does not list as failed, parked (or in flight) with a reason."""
     reported = {n.get("kube_name") for n in (report or {}).get("nodes", [])
-                if n.get("result") in ("failed", "cordoned", "upgrading", "verifying", "smoke") and n.get("reason")}
+                if n.get("result") in ("failed", "parked", "cordoned", "upgrading", "verifying", "smoke")
+                and n.get("reason")}
     return sorted(set(our_cordons(sim, pool_id)) - reported)
 
 

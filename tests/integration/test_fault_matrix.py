@@ -10,7 +10,10 @@ on the target (or reports the same failures when the fault is permanent).
 
 Also covered, with the same checks, in test_rolling_upgrade.py: a concurrent run refused by the
 Lease and a SIGKILLed run resumed (test_concurrent_run_is_refused_and_killed_run_resumes), and the
-window closing mid-run (test_window_gate_stops_new_launches). The simulator restart row has its
+window closing mid-run (test_window_gate_stops_new_launches); and a job cancelled mid-run, through
+ansible-runner's cancel and through AWX's SIGINT/SIGTERM/SIGKILL sequence, then rerun
+(test_rollout_cancel.py: nodes in flight parked and reported, the Lease freed at once, no process
+left, the rerun converging with no node upgraded twice). The simulator restart row has its
 own simulator, so it runs in parallel with the table under pytest-xdist.
 """
 import json

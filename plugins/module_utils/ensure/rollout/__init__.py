@@ -76,9 +76,13 @@ there is no wave barrier, and the wall time stays near ceil(N / max_unavailable)
 
 The run ends when no node is in flight and none may start (all handled, or a stop). A run that
 cannot start any node for ``node_timeout`` seconds because other nodes keep the budget used up
-ends ``blocked``. Outcomes: ``succeeded``, ``failed``, ``blocked``, ``paused_after_canary``,
-``paused_window_closed``, ``stopped``. Failed nodes stay cordoned with the reason on them.
+ends ``blocked``. Outcomes: ``succeeded``, ``succeeded_with_failures`` (some nodes failed within
+``max_failed_nodes``), ``failed``, ``blocked``, ``paused_after_canary``, ``paused_window_closed``,
+``stopped``. Failed nodes stay cordoned with the reason on them.
 
 **Stop seam**: ``Engine(stop_requested=...)`` is called once per cycle (default: never). Once it
-returns True no new node starts, the nodes in flight finish, and the run ends ``stopped``.
+returns something true no new node starts and the run ends ``stopped``; the nodes in flight finish,
+unless the request has ``park`` set: then they are parked at once (left cordoned, annotated
+``parked``, reported). ``lite_rollout`` plugs in ``progress.controller_watch``: a cancelled job (no
+progress poll for ``controller_timeout``) is a parking stop request.
 """

@@ -48,8 +48,10 @@ def never():
 class Engine:
     """Plan and run a rolling driver upgrade of one pool.
 
-    ``stop_requested``: called once per cycle; once it returns True no new node starts, the nodes
-    in flight finish, and the run ends ``stopped``. The default never asks to stop.
+    ``stop_requested``: called once per cycle; once it returns something true no new node starts
+    and the run ends ``stopped``. The nodes in flight finish, unless the request has ``park`` set
+    (the controller is gone, so nobody waits for them): then they are parked at once. The request's
+    ``reason``, when it has one, is the report's stop reason. The default never asks to stop.
     """
 
     def __init__(self, pool_id, config, reader, writer, upgrader, lock, journal=None, clock=time.monotonic,
@@ -332,6 +334,25 @@ class Engine:
                       % (track.name, track.kube_name, "the batch-update call was refused"),
                       reason="the batch-update call was refused; a rerun resumes it", write=False)
 
+    def _park_in_flight(self, reason):
+        """Leave every node in flight as it stands, cordoned, its state annotation saying "parked" and
+        why, and stop its smoke check: nobody follows the run any more, so it does not wait for them.
+        An upgrade ModelArts has started goes on in the cloud; a rerun resumes each node from the
+        cluster (machine.classify) and upgrades none twice."""
+        in_flight = [t for t in self.tracks if t.phase in M.IN_FLIGHT]
+        notes = {t.name: "parked while %s: %s; a rerun resumes it" % (t.phase, reason) for t in in_flight}
+        for track in in_flight:
+            if track.smoke is not None:
+                track.smoke.stop()
+                track.smoke = None
+        try:
+            self._write_all([(t, M.PARKED, {"reason": notes[t.name]}) for t in in_flight])
+        except LiteError as error:   # the cordon stays either way, and the report lists every parked node
+            self.emit("warning", "parking notes not all written (%s); the nodes stay cordoned" % error)
+        for track in in_flight:
+            M.transition(track, M.PARKED, self.emit, "%s (%s) parked, left cordoned: %s"
+                         % (track.name, track.kube_name, notes[track.name]), notes[track.name])
+
     def _advance_upgrades(self):
         active = [t for t in self.tracks if t.phase in (M.UPGRADING, M.VERIFYING)]
         if not active:
@@ -437,8 +458,12 @@ class Engine:
 
     def _fill_slots(self):
         """Cordon the pending nodes the policy lets start; returns them."""
-        if not self.stop_reason and self.stop_requested():
-            self._stop(M.STOPPED, "a stop was requested")
+        request = self.stop_requested() if self.status != M.STOPPED else None
+        if request:
+            park = bool(getattr(request, "park", False))
+            self._stop(M.STOPPED, getattr(request, "reason", None) or "a stop was requested", override=park)
+            if park:
+                self._park_in_flight(self.stop_reason)
         if self.stop_reason:
             return []
         names = self.unavailable_nodes()
@@ -519,7 +544,9 @@ class Engine:
         if self.started_wall is None:     # nothing to do: the run ends where it starts
             self.started_wall, self.started_mono = self.wall(), self.clock()
         if self.status is None:
-            self.status = M.RUN_FAILED if self.policy.budget_stop(self.failed_count()) else M.SUCCEEDED
+            failed = self.failed_count()
+            self.status = M.RUN_FAILED if self.policy.budget_stop(failed) else \
+                M.SUCCEEDED_WITH_FAILURES if failed else M.SUCCEEDED
         report = R.run_report(self.run_id, self.pool_id, self.target, self.status, self.stop_reason,
                               self.started_wall, self.wall(), self.tracks, self.policy)
         report.update(job_aware=bool(self.config.job_aware), job_interruptions=dict(sorted(self.interruptions.items())))

@@ -10,7 +10,8 @@ when a run starts (so a rerun resumes).
     pending -> cordoned (drain) -> upgrading -> verifying [-> smoke] -> done
                      |  \\               \\              \\         \\
                      |   `---------------`--------------`---------`--> failed (stays cordoned)
-                     `--> parked (the run stopped before its upgrade started; stays cordoned)
+                     `-----------------`--------------`---------`--> parked (the run stopped with the
+                                                                      node in flight; stays cordoned)
 
 ``skipped`` and ``already`` are where ``classify`` may leave a node; nothing moves from them.
 """
@@ -29,11 +30,13 @@ IN_FLIGHT = (CORDONED, UPGRADING, VERIFYING, SMOKE)
 
 # How a run ends.
 SUCCEEDED = "succeeded"
+# Every node handled, some failed within max_failed_nodes (left cordoned): never a plain success.
+SUCCEEDED_WITH_FAILURES = "succeeded_with_failures"
 RUN_FAILED = "failed"
 PAUSED_CANARY = "paused_after_canary"
 PAUSED_WINDOW = "paused_window_closed"
 BLOCKED = "blocked"
-STOPPED = "stopped"          # stop_requested() said so: nothing new started, in-flight nodes finished
+STOPPED = "stopped"          # stop_requested() said so: nothing new started; in-flight nodes finished or parked
 
 # (from, to) -> what the move means. Every phase change goes through transition(); anything not
 # in this table is a bug and raises TransitionRefused.
@@ -42,6 +45,11 @@ TRANSITIONS = {
     (CORDONED, UPGRADING): "drained; the batch-update call started the driver upgrade",
     (CORDONED, FAILED): "the drain was refused or ran out of time, or ModelArts refused the upgrade",
     (CORDONED, PARKED): "the run stopped before its upgrade started; it stays cordoned and a rerun resumes it",
+    (UPGRADING, PARKED): "the run stopped (its controller is gone) while ModelArts upgrades it; it stays cordoned "
+                         "and a rerun waits for the upgrade, verifies and uncordons it",
+    (VERIFYING, PARKED): "the run stopped (its controller is gone) while waiting for it; a rerun verifies it",
+    (SMOKE, PARKED): "the run stopped (its controller is gone) during its smoke check, which was ended; a rerun "
+                     "verifies it and runs the check again",
     (UPGRADING, VERIFYING): "Kubernetes or ModelArts shows the new driver; waiting for both",
     (UPGRADING, FAILED): "ModelArts reports the upgrade failed, or node_timeout ran out",
     (VERIFYING, SMOKE): "Ready with the new driver and its NPUs; the smoke command runs",

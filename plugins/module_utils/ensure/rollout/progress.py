@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 
 # After the first new line, wait this long for the rest of a burst (several nodes in one cycle).
@@ -22,6 +23,93 @@ TICK_SECONDS = 0.1
 # After the journal's last event the rollout still releases its lock and writes its report.
 RESULT_WAIT_SECONDS = 10.0
 RESULT_TICK_SECONDS = 0.05
+
+
+def heartbeat_path(journal):
+    """The file each progress poll touches; the engine takes its silence as a cancelled job."""
+    return journal + ".heartbeat"
+
+
+def beat(journal):
+    """Touch the heartbeat (best effort: a poll that cannot write it still reports progress), unless
+    the controller is gone: then end the orphaned worker instead, and the heartbeat falls silent."""
+    if controller_gone():
+        end_orphaned_worker()
+    try:
+        with open(heartbeat_path(journal), "a", encoding="utf-8"):
+            pass
+        os.utime(heartbeat_path(journal), None)
+    except OSError:
+        pass
+
+
+# The programs a local ansible worker's parent runs (a worker is a fork of one of them).
+ANSIBLE_CONTROLLERS = (b"ansible-playbook", b"ansible", b"ansible-console")
+
+
+def _proc(pid, name):
+    with open("/proc/%d/%s" % (pid, name), "rb") as handle:
+        return handle.read()
+
+
+def _is_ansible(pid):
+    """True when process ``pid`` runs ansible-playbook (directly, or as ``python .../ansible-playbook``).
+    An init process that merely names ansible-runner in its arguments (AWX's execution environment) is not."""
+    argv = _proc(pid, "cmdline").split(b"\0")[:2]
+    return any(os.path.basename(arg) in ANSIBLE_CONTROLLERS for arg in argv)
+
+
+def controller_gone():
+    """True when this poll runs in an ansible worker whose ansible-playbook is gone (killed by a
+    cancel: AWX and ansible-runner SIGKILL its process group in the end). Ansible runs each task in
+    a worker process of its own session, outside that group: the worker survives the kill and would
+    go on with the loop of polls, keeping the heartbeat alive. False whenever it cannot tell (no
+    /proc, not run by a local ansible worker)."""
+    try:
+        worker = os.getsid(0)
+        if not _is_ansible(worker):
+            return False
+        parent = int(_proc(worker, "stat").rsplit(b")", 1)[1].split()[1])
+        return not _is_ansible(parent)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def end_orphaned_worker():
+    """Do what ansible-playbook does for its workers when it is stopped: end the worker's process
+    group (this poll included), so no process of a cancelled job stays behind."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+class ControllerGone:
+    """The engine's stop request when the controller is gone: nobody follows the run any more, so
+    the nodes in flight are parked instead of waited for (Engine's ``stop_requested`` seam)."""
+
+    park = True
+
+    def __init__(self, reason):
+        self.reason = reason
+
+
+def controller_watch(journal, timeout, clock=time.time):
+    """For the engine (``stop_requested``): a ControllerGone once no progress poll has touched the
+    heartbeat for ``timeout`` seconds (counted from the watch's start at the earliest), else None.
+    None instead of a watch when there is nothing to watch (no journal, or a timeout of 0)."""
+    if not journal or not timeout:
+        return None
+    started = clock()
+
+    def stop_requested():
+        try:
+            last = max(started, os.stat(heartbeat_path(journal)).st_mtime)
+        except OSError:
+            last = started
+        silent = clock() - last
+        if silent <= timeout:
+            return None
+        return ControllerGone("the controller stopped following the run: no progress poll for %ds (the job was "
+                              "cancelled, or ansible-playbook was killed)" % silent)
+    return stop_requested
 
 
 def read_new(journal, cursor_path, offset=None):
@@ -101,6 +189,8 @@ def follow_journal(clients, params, check_mode):
     and its result once it has. ``clients`` is unused: this reads local files only."""
     journal = params["journal"]
     cursor_path = journal + ".cursor"
+    if not check_mode:
+        beat(journal)
     deadline = time.monotonic() + max(0.0, params["wait"])
     events, offset = [], None
     first_seen = None
@@ -114,6 +204,8 @@ def follow_journal(clients, params, check_mode):
             first_seen = first_seen or time.monotonic()
         ended = any(e.get("event") == "end" for e in events)
         now = time.monotonic()
+        if not check_mode:
+            beat(journal)
         if ended or now >= deadline or (first_seen and now - first_seen >= BURST_SECONDS):
             break
         time.sleep(TICK_SECONDS)

@@ -15,10 +15,11 @@ from ansible_collections.modelarts.lite.plugins.module_utils import times
 from ansible_collections.modelarts.lite.plugins.module_utils.cloud import pools as api
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import compat
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import progress
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import window as windows
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.config import RolloutConfig
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine, never
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.speed import ClusterWatch
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     LiteError,
@@ -31,7 +32,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as
 
 
 def run_rollout(clients, params, check_mode):
-    """The rollout of ``params`` on ``clients.pool``. A run that ends failed or blocked raises
+    """The rollout of ``params`` on ``clients.pool``. A run that ends failed, blocked or stopped raises
     RolloutFailedError, which carries the whole result."""
     run_id = params.get("run_id") or R.new_run_id(time.time)
     journal = R.Journal(params.get("journal"))
@@ -51,7 +52,7 @@ def run_rollout(clients, params, check_mode):
         raise
     finally:
         journal.close()
-    if result["status"] in (M.RUN_FAILED, M.BLOCKED):
+    if result["status"] in (M.RUN_FAILED, M.BLOCKED, M.STOPPED):
         raise RolloutFailedError(result.pop("msg"), result)
     return result
 
@@ -104,7 +105,9 @@ def _run(clients, params, check_mode, run_id, journal):
     pods = kube.list_items(kdrain.PODS)
     pdbs = kdrain.list_pdbs(kube)
 
-    engine = Engine.build(cloud, kube, pool_id, config, journal=journal)
+    engine = Engine.build(cloud, kube, pool_id, config, journal=journal,
+                          stop_requested=progress.controller_watch(params.get("journal"),
+                                                                   params.get("controller_timeout")) or never)
     engine.plan(records, kube_nodes, pods, pdbs, selected)
     plan = engine.plan_report()
     window = windows.window_state(config.window, times.utc(time.time()))
@@ -158,7 +161,7 @@ def _run(clients, params, check_mode, run_id, journal):
 def _outcome(result, report, engine):
     """The result of a run that got to its end (``msg`` says why when it ended failed or blocked)."""
     result.update(status=report["status"], report=report, summary=R.summary_text(report))
-    if report["status"] in (M.RUN_FAILED, M.BLOCKED):
+    if report["status"] in (M.RUN_FAILED, M.BLOCKED, M.STOPPED):
         result["msg"] = "rolling driver upgrade %s: %s" % (
             report["status"], report["stop_reason"] or "%d node(s) failed" % engine.failed_count())
     return result

@@ -25,6 +25,13 @@ class SmokeCheck:
             self.output.close()
             raise
 
+    def stop(self):
+        """End the command now (the run is stopping): no process outlives the engine."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.output.close()
+
     def outcome(self, now, limit):
         """None while it runs within ``limit`` seconds, else (exit code or None when killed, output tail)."""
         code = self.process.poll()
