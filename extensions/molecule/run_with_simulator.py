@@ -8,6 +8,8 @@ import tempfile
 
 from modelarts_sim.testing import start_simulator
 
+import lite_server_fleet
+
 HERE = pathlib.Path(__file__).resolve().parent
 BIN = pathlib.Path(sys.executable).parent
 
@@ -15,9 +17,12 @@ BIN = pathlib.Path(sys.executable).parent
 def main():
     scenarios = sys.argv[1:] or sorted(p.name for p in HERE.iterdir() if (p / "molecule.yml").exists())
     with tempfile.TemporaryDirectory(prefix="molecule-sim-") as state_dir:
+        fleet = None
         sim = start_simulator(state_dir, time_scale=float(os.environ.get("MODELARTS_SIM_TIME_SCALE", "2000")), seed=3)
         try:
-            env = dict(os.environ, **sim.env_vars(), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            # Lite Server scenarios reach simulated servers through real sshd (lite_server_fleet.py).
+            fleet, fleet_env = lite_server_fleet.start(sim, state_dir)
+            env = dict(os.environ, **sim.env_vars(), **fleet_env, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                        PATH="%s:%s" % (BIN, os.environ.get("PATH", "")))
             failed = []
             for scenario in scenarios:
@@ -30,6 +35,8 @@ def main():
                                   check=False).returncode:
                     failed.append(scenario)
         finally:
+            if fleet is not None:
+                fleet.stop()
             sim.stop()
     if failed:
         sys.exit("molecule scenarios failed: %s" % ", ".join(failed))
