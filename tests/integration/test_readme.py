@@ -36,7 +36,7 @@ def run_block(script, cwd, timeout):
     for name in ("ANSIBLE_COLLECTIONS_PATH", "VIRTUAL_ENV"):
         env.pop(name, None)
     return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, timeout=timeout,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
 
 
 def test_the_tagged_blocks_are_there():
