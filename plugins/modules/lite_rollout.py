@@ -247,6 +247,19 @@ options:
     type: str
     choices: [roll, skip]
     default: roll
+  job_idle_wait:
+    description:
+      - Wait for idle, lifted to the job level (ModelArts' C(updateStrategy=idle) waits for one idle
+        node). When a group that runs a multi-node job is at its turn, it waits up to this many
+        seconds for its jobs to end, so a job that ends within the bound is not interrupted at all.
+      - While a group waits, the other groups keep using the budget. After the bound the group is
+        drained anyway (its jobs are interrupted once). RV(report.job_idle_waits) says which groups
+        waited, how long, and why they went.
+      - V(0) (default) never waits: pretraining jobs run for days and a wait for them only spends
+        the maintenance window. Busy groups go last either way. Set it when jobs are known to end
+        soon; the run takes at most this much longer. Between 0 and 86400. Needs O(job_aware).
+    type: int
+    default: 0
   lease_duration:
     description:
       - Seconds the pool's Lease stays valid without renewal. The run renews it every third of this.
@@ -430,6 +443,15 @@ report:
           running pod of it while no node it was evicted from earlier in the run was still out.
       type: dict
       sample: {"training/llm-a": 1}
+    job_idle_waits:
+      description:
+        - The groups that waited for their jobs to end (O(job_idle_wait)), in the order they
+          started waiting - C(nodes), C(jobs), C(waited_seconds) and C(outcome) - C(idle) (the jobs
+          ended, the group went without interrupting them), C(bound) (drained anyway after the
+          bound) or C(stopped) (the run stopped while it waited).
+      type: list
+      elements: dict
+      sample: [{"nodes": ["node-3", "node-5"], "jobs": ["training/eval"], "waited_seconds": 140, "outcome": "idle"}]
 summary:
   description: The report as text for people.
   returned: when the run started
@@ -497,6 +519,7 @@ ARGUMENT_SPEC = dict(
     job_labels=dict(type="list", elements="str"),
     oversized_groups=dict(type="str", choices=list(defaults.OVERSIZED_GROUPS), default=defaults.DEFAULT_OVERSIZED_GROUPS),
     controller_timeout=dict(type="int", default=0),
+    job_idle_wait=dict(type="int", default=defaults.DEFAULT_JOB_IDLE_WAIT),
     wait_timeout=dict(type="int", default=86400),
 )
 

@@ -67,9 +67,14 @@ this order:
    the canary passed only canary nodes may start. With job awareness (default) a group is the
    nodes of one multi-node job or super node: when its first node starts, its waiting nodes get
    the queued taint (NoSchedule), so the interrupted job restarts once, after the group's last
-   node; a run that stops early removes the taint from the nodes it never launched. Started nodes are cordoned (one PATCH each, sent
-   together), their pods listed after the cordon, a first drain pass made, and the ones with
-   nothing to evict upgraded in this same cycle.
+   node; a run that stops early removes the taint from the nodes it never launched. With
+   ``job_idle_wait`` > 0, a busy group at its turn (a slot free, none of its nodes started) waits
+   while its jobs run (the pods on its nodes are listed), up to the bound from its first wait,
+   and later groups take the free slots meanwhile; after the bound it is drained anyway (journal
+   ``idle-wait`` events, report ``job_idle_waits``). A waiting group does not count toward
+   ``blocked``. Started nodes are cordoned (one PATCH each, sent together), their pods listed
+   after the cordon, a first drain pass made, and the ones with nothing to evict upgraded in this
+   same cycle.
 
 Steps chain inside a cycle, so a node seen finished in step 4 frees its slot for step 7 at once:
 there is no wave barrier, and the wall time stays near ceil(N / max_unavailable) x T_node.

@@ -27,6 +27,12 @@ DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_JOB_AWARE = True
 OVERSIZED_GROUPS = ("roll", "skip")
 DEFAULT_OVERSIZED_GROUPS = "roll"
+# Wait for idle (seconds a busy group waits at its turn for its jobs to end) is off by default:
+# pretraining jobs run for days, and a wait for them only spends the maintenance window; busy
+# groups go last anyway, so a job that ends while the rest of the pool upgrades is spared even
+# at 0. Set it when jobs are known to end soon (fine-tuning, evaluation): the run's wall time
+# grows by at most this bound, since waiting groups leave the budget to the others.
+DEFAULT_JOB_IDLE_WAIT = 0
 # Every per-run duration option is bounded: a day at most.
 MAX_SECONDS = 86400
 
@@ -63,6 +69,7 @@ class RolloutConfig:
     job_aware: bool = DEFAULT_JOB_AWARE
     job_labels: tuple = L.JOB_LABELS
     oversized_groups: str = DEFAULT_OVERSIZED_GROUPS
+    job_idle_wait: float = DEFAULT_JOB_IDLE_WAIT
     owner: dict = field(default_factory=dict)
 
     @classmethod
@@ -84,6 +91,11 @@ class RolloutConfig:
         if params.get("oversized_groups") not in (None,) + OVERSIZED_GROUPS:
             raise ValidationError("oversized_groups must be one of %s, got %r."
                                   % (", ".join(OVERSIZED_GROUPS), params["oversized_groups"]), option="oversized_groups")
+
+        idle_wait = params.get("job_idle_wait")
+        if idle_wait is not None and not 0 <= idle_wait <= MAX_SECONDS:
+            raise ValidationError("job_idle_wait must be between 0 and %d seconds, got %s." % (MAX_SECONDS, idle_wait),
+                                  option="job_idle_wait")
 
         def given(option, default):
             return params.get(option) or default
@@ -108,6 +120,7 @@ class RolloutConfig:
             job_aware=params.get("job_aware", DEFAULT_JOB_AWARE) is not False,
             job_labels=L.JOB_LABELS + tuple(params.get("job_labels") or ()),
             oversized_groups=given("oversized_groups", DEFAULT_OVERSIZED_GROUPS),
+            job_idle_wait=given("job_idle_wait", DEFAULT_JOB_IDLE_WAIT),
             owner={"run-id": run_id, "user": os.environ.get("USER") or os.environ.get("AWX_USER") or "unknown",
                    "host": os.uname()[1] if hasattr(os, "uname") else "unknown", "target": params["driver_version"]},
         )

@@ -83,6 +83,8 @@ class Engine:
         self.multi_node_jobs = set()
         self.interruptions = {}      # job -> times a drain of this run interrupted it
         self.job_hits = {}           # job -> kube names whose drain evicted a running pod of it
+        self.idle_waits = {}         # group index -> its wait for idle (since, nodes, jobs, outcome)
+        self.waiting = set()         # group indexes the last decision made wait
 
     @classmethod
     def build(cls, cloud, kube, pool_id, config, journal=None, clock=time.monotonic, wall=time.time,
@@ -456,6 +458,39 @@ class Engine:
     def unavailable_nodes(self):
         return P.unavailable_nodes(self.kube_nodes, self.by_kube_name)
 
+    def _running_jobs(self, unavailable):
+        """The multi-node jobs running on the nodes of the busy groups that have not begun: listed
+        (one pod list per node, or one of the cluster for many) only with ``job_idle_wait`` on and
+        a slot free, the only time a group can be at its turn."""
+        if not self.config.job_idle_wait or len(unavailable) >= self.max_unavailable:
+            return set()
+        begun = {t.group for t in self.tracks if t.group is not None and t.phase != M.PENDING}
+        names = [t.kube_name for t in self.tracks if t.phase == M.PENDING and t.group is not None
+                 and t.group not in begun and self.groups[t.group]["jobs"]]
+        if not names:
+            return set()
+        pods = self.reader.pods(names)
+        return {G.job_of(p, self.config.job_labels) for on in pods.values() for p in on} - {None}
+
+    def _note_idle_gates(self, gates, running):
+        """Journal when a group begins to wait for idle and how its wait ends."""
+        self.waiting = {index for index, (verdict, _reason) in gates.items() if verdict == G.WAIT}
+        for index, (verdict, reason) in sorted(gates.items()):
+            group, wait = self.groups[index], self.idle_waits.get(index)
+            nodes = [self.by_kube_name[n].name for n in group["nodes"]]
+            if verdict == G.WAIT and wait is None:
+                self.idle_waits[index] = {"since": self.clock(), "nodes": nodes, "outcome": None,
+                                          "jobs": [j["job"] for j in group["jobs"]]}
+                self.emit("idle-wait", "group %s: %s" % (", ".join(nodes), reason))
+            elif verdict == G.LAUNCH and wait is not None and wait["outcome"] is None:
+                still = {j["job"] for j in group["jobs"]} & running
+                self._end_wait(wait, "bound" if still else "idle")
+                self.emit("idle-wait", "group %s: %s after waiting %ss" % (
+                    ", ".join(nodes), reason, wait["waited_seconds"]))
+
+    def _end_wait(self, wait, outcome):
+        wait.update(outcome=outcome, waited_seconds=int(self.clock() - wait["since"]))
+
     def _fill_slots(self):
         """Cordon the pending nodes the policy lets start; returns them."""
         request = self.stop_requested() if self.status != M.STOPPED else None
@@ -467,10 +502,14 @@ class Engine:
         if self.stop_reason:
             return []
         names = self.unavailable_nodes()
+        running = self._running_jobs(names)
         decision = self.policy.decide(P.Snapshot(
             tracks=self.tracks, unavailable=names, per_pool=P.unavailable_per_node_pool(self.kube_nodes, names),
             now_utc=times.utc(self.wall()), canary_passed=self.canary_passed,
-            deadline_passed=self.run_deadline is not None and self.clock() >= self.run_deadline))
+            deadline_passed=self.run_deadline is not None and self.clock() >= self.run_deadline,
+            groups=self.groups, running_jobs=running,
+            waited={i: self.clock() - w["since"] for i, w in self.idle_waits.items() if w["outcome"] is None}))
+        self._note_idle_gates(decision.idle_gates, running)
         if decision.canary_passed:
             self.canary_passed = True
             self.emit("canary", "canary passed: %s" % ", ".join(t.name for t in self.tracks if t.canary))
@@ -524,7 +563,7 @@ class Engine:
                 pending = [t for t in self.tracks if t.phase == M.PENDING]
                 if not in_flight and (not pending or self.stop_reason):
                     break
-                if not in_flight and pending:
+                if not in_flight and pending and not self.waiting:
                     # Nothing of ours is out, yet no slot is free: other nodes are unavailable.
                     idle_since = idle_since if idle_since is not None else self.clock()
                     if self.clock() - idle_since > float(self.config.node_timeout):
@@ -549,7 +588,12 @@ class Engine:
                 M.SUCCEEDED_WITH_FAILURES if failed else M.SUCCEEDED
         report = R.run_report(self.run_id, self.pool_id, self.target, self.status, self.stop_reason,
                               self.started_wall, self.wall(), self.tracks, self.policy)
-        report.update(job_aware=bool(self.config.job_aware), job_interruptions=dict(sorted(self.interruptions.items())))
+        for wait in self.idle_waits.values():
+            if wait["outcome"] is None:
+                self._end_wait(wait, "stopped")
+        report.update(job_aware=bool(self.config.job_aware), job_interruptions=dict(sorted(self.interruptions.items())),
+                      job_idle_waits=[{k: w[k] for k in ("nodes", "jobs", "waited_seconds", "outcome")}
+                                      for w in sorted(self.idle_waits.values(), key=lambda w: w["since"])])
         self.emit("end", "rollout %s: %s (%s)" % (self.status, R.tally_text(self.tracks),
                                                   self.stop_reason or "all selected nodes handled"),
                   status=self.status)

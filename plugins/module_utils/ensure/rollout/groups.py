@@ -31,8 +31,9 @@ node's drain, whatever the group's size.
 
 **Wait for idle.** Groups whose nodes run no multi-node job go first; groups with running jobs go
 last, so a job that ends while the rest of the pool upgrades is never interrupted. With
-``job_wait_timeout`` > 0 the engine also holds a busy group at its turn until its jobs end or the
-bound passes (``idle_gate``); after the bound the group is drained anyway.
+``job_idle_wait`` > 0 a busy group that has not begun also waits at its turn until its jobs end
+or the bound passes (``idle_gate``, applied by the policy; the engine's clock gives the time
+waited); meanwhile later groups take the free slots. After the bound the group is drained anyway.
 
 The engine's order inside these rules stays its own deterministic key (``order`` below).
 ``queued_taints`` builds the hold (a pure patch of the taint list); ``interrupted`` decides
@@ -44,6 +45,7 @@ from __future__ import annotations
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
 
 ROLL, SKIP = "roll", "skip"
+WAIT, LAUNCH = "wait", "launch"
 OVERSIZED_POLICIES = (ROLL, SKIP)
 FINISHED = ("Succeeded", "Failed")
 
@@ -203,12 +205,12 @@ def interrupted(earlier_nodes_out):
 
 
 def idle_gate(group, running_jobs, waited_seconds, wait_timeout):
-    """("launch" | "wait", reason) for a group at its turn: wait while any of its jobs still runs
+    """(LAUNCH | WAIT, reason) for a group at its turn: wait while any of its jobs still runs
     and the bound (seconds) has not passed; a bound of 0 never waits."""
     still = sorted(j["job"] for j in group["jobs"] if j["job"] in running_jobs)
     if not still:
-        return "launch", "no multi-node job runs on the group" if group["jobs"] else "no job on the group"
+        return LAUNCH, "no multi-node job runs on the group" if group["jobs"] else "no job on the group"
     if wait_timeout and waited_seconds < wait_timeout:
-        return "wait", "waiting up to %ss for %s to end (%ds so far)" % (wait_timeout, ", ".join(still), waited_seconds)
-    return "launch", "%s still running%s: interrupted once" % (
+        return WAIT, "waiting up to %ss for %s to end (%ds so far)" % (wait_timeout, ", ".join(still), waited_seconds)
+    return LAUNCH, "%s still running%s: interrupted once" % (
         ", ".join(still), " after %ss" % wait_timeout if wait_timeout else "")

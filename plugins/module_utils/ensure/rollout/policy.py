@@ -16,6 +16,10 @@ the clock or the journal; the engine hands in a Snapshot and carries out the Dec
   a larger one does not wait for the whole budget (that would be a wave barrier): its waiting
   nodes are held by the engine (the queued taint) so its jobs stay down until its last node.
   Without job awareness every node is its own group.
+- **Wait for idle** (``job_idle_wait`` > 0): a busy group that has not begun is gated at its turn
+  (a slot free for it) by ``groups.idle_gate``: it waits while its jobs still run and the bound
+  has not passed, and meanwhile the later groups take the free slots. After the bound it is
+  drained anyway. The engine's clock gives the time waited (``Snapshot.waited``).
 - **Canary**: one object, CanaryPolicy: which nodes go first, when they have passed, the pause
   after them, and what a failed canary means.
 - **Window gate**: no node starts outside the maintenance window, or within ``window_margin``
@@ -28,6 +32,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import groups as G
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import window as windows
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.machine import (
     DONE,
@@ -194,7 +199,10 @@ def window_gate(window, override, margin, now_utc):
 @dataclass
 class Snapshot:
     """What the policy decides on. ``tracks`` in rollout order; ``unavailable`` the kube names
-    using up the budget; ``per_pool`` their count per node pool."""
+    using up the budget; ``per_pool`` their count per node pool. Wait for idle: ``groups`` the
+    launch groups (groups.plan_groups, indexed by ``Track.group``), ``running_jobs`` the jobs seen
+    running on the nodes of busy groups that have not begun, ``waited`` {group index: seconds
+    since it began to wait}."""
 
     tracks: list
     unavailable: list
@@ -202,16 +210,22 @@ class Snapshot:
     now_utc: object
     deadline_passed: bool = False
     canary_passed: bool = False
+    groups: list = field(default_factory=list)
+    running_jobs: set = field(default_factory=set)
+    waited: dict = field(default_factory=dict)
 
 
 @dataclass
 class Decision:
     """``launch``: the nodes to cordon now. ``stop``: (status, reason) when launching must stop.
-    ``canary_passed``: the canary passed in this snapshot (the engine says so once)."""
+    ``canary_passed``: the canary passed in this snapshot (the engine says so once).
+    ``idle_gates``: {group index: (groups.WAIT or groups.LAUNCH, reason)} of the busy groups gated
+    at their turn in this snapshot."""
 
     launch: list = field(default_factory=list)
     stop: tuple = None
     canary_passed: bool = False
+    idle_gates: dict = field(default_factory=dict)
 
 
 class Policy:
@@ -261,17 +275,37 @@ class Policy:
         pause = self.canary.pause_after(passed)
         if pause:
             return Decision(stop=pause, canary_passed=passed_now)
-        return Decision(launch=self.choose_launches(snapshot, passed), canary_passed=passed_now)
+        gates = {}
+        return Decision(launch=self.choose_launches(snapshot, passed, gates), canary_passed=passed_now,
+                        idle_gates=gates)
 
-    def choose_launches(self, snapshot, canary_passed):
+    def idle_gate(self, group, snapshot):
+        """groups.idle_gate for a busy group that has not begun (every node pending), else None."""
+        index = group[0].group
+        if not self.config.job_idle_wait or index is None or any(t.phase != PENDING for t in group):
+            return None
+        info = snapshot.groups[index]
+        if not info["jobs"]:
+            return None
+        return G.idle_gate(info, snapshot.running_jobs, snapshot.waited.get(index, 0), self.config.job_idle_wait)
+
+    def choose_launches(self, snapshot, canary_passed, gates=None):
         """Groups in order, back to back, while slots are free under max_unavailable and the
         per-node-pool limits. A node of a single-node group that its pool's limit holds back is
         passed over; a held-back node of a larger group stops the launches (nothing overtakes a
-        group that has begun)."""
+        group that has begun). A busy group that waits for idle at its turn is passed over (its
+        gate goes into ``gates``)."""
         total, per_pool = len(snapshot.unavailable), dict(snapshot.per_pool)
         launching = []
+        gates = {} if gates is None else gates
         for group in group_nodes(snapshot.tracks):
             members = [t for t in group if t.phase == PENDING and self.canary.may_start(t, canary_passed)]
+            if members and total < self.max_unavailable:
+                gate = self.idle_gate(group, snapshot)
+                if gate:
+                    gates[group[0].group] = gate
+                    if gate[0] == G.WAIT:
+                        continue
             for track in members:
                 if total >= self.max_unavailable:
                     return launching

@@ -68,6 +68,7 @@ class Config:
     window = None
     window_override = True
     window_margin = 0
+    job_idle_wait = 0
 
 
 def test_policy_launches_groups_back_to_back_and_nothing_overtakes(monkeypatch):
