@@ -37,6 +37,7 @@ BOUNDS = {
     "expected_node_seconds": (1, 86400, "seconds"),
     "window_margin": (0, 86400, "seconds"),
     "controller_timeout": (0, 86400, "seconds"),
+    "job_idle_wait": (0, 86400, "seconds"),
     "max_failed_nodes": (0, MAX_POOL_NODES, "nodes"),
     "canary_nodes": (0, MAX_POOL_NODES, "nodes"),
     # 0 is allowed for a node pool marked absent; a present one needs at least 1 (ensure/pool.py).

@@ -255,9 +255,11 @@ options:
       - While a group waits, the other groups keep using the budget. After the bound the group is
         drained anyway (its jobs are interrupted once). RV(report.job_idle_waits) says which groups
         waited, how long, and why they went.
-      - V(0) (default) never waits: pretraining jobs run for days and a wait for them only spends
+      - V(0) (default) never waits, since pretraining jobs run for days and a wait for them only spends
         the maintenance window. Busy groups go last either way. Set it when jobs are known to end
-        soon; the run takes at most this much longer. Between 0 and 86400. Needs O(job_aware).
+        soon. A waiting group leaves its slots to the others, so the waits overlap the rest of the
+        run; what they add is at the end, when only waiting groups are left. Between 0 and 86400.
+        Needs O(job_aware).
     type: int
     default: 0
   lease_duration:

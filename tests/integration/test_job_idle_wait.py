@@ -43,7 +43,8 @@ def test_a_job_that_ends_within_the_bound_is_not_interrupted_one_that_outlasts_i
     gangs = {j["job"]: j for j in sim.gangs(pool["id"])[pool["id"]]["jobs"]}
     assert report["status"] == "succeeded", report.get("message")
     # The short job finished its work undisturbed; the long one was drained once, after the bound.
-    assert gangs["training/short"]["restarts"] == 0, gangs["training/short"]
+    assert gangs["training/short"]["restarts"] == 0 and gangs["training/short"]["state"] == "Completed", \
+        gangs["training/short"]
     assert gangs["training/long"]["restarts"] == 1, gangs["training/long"]
     assert report["job_interruptions"] == {"training/long": 1}
     waits = {tuple(w["jobs"]): w for w in report["job_idle_waits"]}

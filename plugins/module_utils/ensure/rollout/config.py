@@ -30,8 +30,8 @@ DEFAULT_OVERSIZED_GROUPS = "roll"
 # Wait for idle (seconds a busy group waits at its turn for its jobs to end) is off by default:
 # pretraining jobs run for days, and a wait for them only spends the maintenance window; busy
 # groups go last anyway, so a job that ends while the rest of the pool upgrades is spared even
-# at 0. Set it when jobs are known to end soon (fine-tuning, evaluation): the run's wall time
-# grows by at most this bound, since waiting groups leave the budget to the others.
+# at 0. Set it when jobs are known to end soon (fine-tuning, evaluation). A waiting group leaves
+# the budget to the others, so the waits overlap the rest of the run and each other.
 DEFAULT_JOB_IDLE_WAIT = 0
 # Every per-run duration option is bounded: a day at most.
 MAX_SECONDS = 86400
