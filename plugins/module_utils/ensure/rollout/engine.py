@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the modelarts.lite collection
 # Apache License 2.0 (see LICENSE)
-"""The rollout loop (the package docstring describes it). The engine reads and writes the world
+"""The rollout loop (ensure/rollout/README.md describes it). The engine reads and writes the world
 only through its three ports (ports.py), asks the policy (policy.py) what may start, and moves
 nodes only through machine.transition. Clock, sleep and wall time are injectable for tests.
 """
@@ -523,7 +523,7 @@ class Engine:
     # -- the loop ----------------------------------------------------------------------------------
 
     def _cycle(self):
-        """One poll cycle (see the package docstring for what it does and in which order)."""
+        """One poll cycle (see ensure/rollout/README.md for what it does and in which order)."""
         if self.lock.due():
             self.lock.renew()
         self.reader.watch.cycle_started()

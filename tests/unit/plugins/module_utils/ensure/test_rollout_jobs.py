@@ -25,7 +25,7 @@ def run(pool, clock, events, **extra):
 
 
 def launches(pool):
-    return [name for name in pool.batch_names]
+    return list(pool.batch_names)
 
 
 def held(pool):
