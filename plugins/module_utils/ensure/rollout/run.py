@@ -100,7 +100,9 @@ def _run(clients, params, check_mode, run_id, journal):
         if problems:
             raise ValidationError("driver_version %s fails the compatibility check: %s. Nothing was changed."
                                   % (config.target, "; ".join(problems)), option="driver_version")
-    api.require_offered_driver(cloud, config.target)
+    # Offered in the region, and (where the catalogue says) for the chip of every selected node's flavor.
+    selected_flavors = [(r.get("spec") or {}).get("flavor") for r in selected]
+    api.check_npu_driver(cloud, config.target, [f for f in selected_flavors if f])
     kube_nodes = knodes.list_nodes(kube)
     pods = kube.list_items(kdrain.PODS)
     pdbs = kdrain.list_pdbs(kube)
