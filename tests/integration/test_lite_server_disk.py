@@ -79,7 +79,7 @@ def refusal_world(sim):
 
 @pytest.mark.parametrize("args, message", [
     ({"name": "disk-big", "size": 300}, "smaller than the system disk of server disk-big (500 GB"),
-    ({"name": "disk-big", "size": 1025}, "size must be 1 to 1024 GB"),
+    ({"name": "disk-big", "size": 1025}, "size must be between 1 and 1024 GB"),
     ({"name": "disk-error", "size": 300}, "disk-error is ERROR; EVS grows a system disk only while"),
     ({"name": "disk-moving", "size": 300}, "disk-moving is STOPPING"),
     ({"supernode": "disk-mixed", "size": 100}, "smaller than the system disk of server disk-mixed-1"),
