@@ -55,10 +55,10 @@ def job_costs(report):
             "lost_npu_hours_multi_node": round(sum(j["lost_npu_seconds"] for j in multi) / 3600.0, 2)}
 
 
-def run_jobs(runner, start_simulator, log, drivers, time_scale):
-    """The three runs; returns {"runs": [...], "targets": {...}} for results.json."""
+def run_jobs(runner, start_simulator, log, drivers, time_scale, labels):
+    """The runs named in `labels` (of RUNS); returns {"runs": [...], "targets": {...}} for results.json."""
     rows = []
-    for label, method, variables in RUNS:
+    for label, method, variables in (run for run in RUNS if run[0] in labels):
         sim = start_simulator(runner.workdir / ("sim-jobs-%s" % label), time_scale=time_scale, seed=11, timeout=60)
         try:
             seeded = sim.seed([{"name": "bench-jobs", "nodes": POOL_NODES,

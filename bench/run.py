@@ -670,6 +670,10 @@ def main():
                         help="run this section alone and update it (and its targets) in --output, keeping the rest")
     parser.add_argument("--jobs-time-scale", type=float, default=200.0,
                         help="time scale of the training-jobs runs (256 nodes, three runs); 200 makes T_node about 4 s")
+    parser.add_argument("--jobs-runs", nargs="+", default=[label for label, _, _ in jobs.RUNS],
+                        choices=[label for label, _, _ in jobs.RUNS],
+                        help="which of the training-jobs runs to make; the targets need job-aware and job-blind, "
+                             "the baseline (about 14 of the section's 20 minutes) is there for comparison")
     parser.add_argument("--quick", action="store_true", help="16 and 64 nodes, fewer rounds")
     parser.add_argument("--output", default=str(REPO / "bench" / "results.json"))
     parser.add_argument("--update", action="store_true",
@@ -718,7 +722,8 @@ def main():
             log("_info modules on a %d-node pool" % args.info_nodes)
             results["info"] = runner.info_scale()
         if "jobs" not in args.skip:
-            results["jobs"] = jobs.run_jobs(runner, start_simulator, log, DRIVERS, args.jobs_time_scale)
+            results["jobs"] = jobs.run_jobs(runner, start_simulator, log, DRIVERS, args.jobs_time_scale,
+                                            args.jobs_runs)
     results["targets"] = verdicts(results)
     results["targets"].update((results.get("jobs") or {}).get("targets") or {})
     results["total_seconds"] = round(time.perf_counter() - started, 1)
