@@ -4,14 +4,24 @@ import random
 import re
 import threading
 
-KINDS = ("throttle", "error", "latency", "reset", "fail_operation", "clock_skew")
+KINDS = ("throttle", "error", "refuse", "latency", "reset", "fail_operation", "clock_skew")
 APIS = ("modelarts", "k8s", "evs", "ims", "any")
 OPERATIONS = ("driver_upgrade", "create", "delete", "reboot", "reset", "scale",
               # Lite Server (dev-server) operations; `node` names the server or super node
               "start", "stop", "changeos", "reinstallos", "repair",
               # EVS disk expansion and IMS image creation; `node` names the server, super node or volume
               "extend", "create_image")
-TERMINAL_KINDS = ("throttle", "error", "reset")
+TERMINAL_KINDS = ("throttle", "error", "refuse", "reset")
+# What a `refuse` rule may answer: the 4xx refusals ModelArts is known to send (modelarts-lite-api.md 3.2),
+# error_code -> (HTTP status, the service's error_msg when the rule gives none).
+REFUSALS = {
+    "ModelArts.50004000": (400, "Bad request"),
+    "ModelArts.6404": (400, "The resource does not exist."),
+    "ModelArts.0102": (400, "The workspace does not exist."),
+    "ModelArts.50015001": (404, "Pool not found."),
+    "ModelArts.50005101": (404, "Plugintemplate not found."),
+    "ModelArts.50015000": (409, "Pool already exists."),
+}
 
 
 class FaultRuleError(ValueError):
@@ -47,6 +57,8 @@ def validate_rule(raw) -> dict:
         rule["status"] = int(raw.get("status") or 500)
         if rule["status"] not in (500, 502, 503, 504):
             raise FaultRuleError("error faults use status 500, 502, 503 or 504")
+    if kind == "refuse":
+        _validate_refusal(rule)
     if kind == "throttle":
         rule["retry_after"] = raw.get("retry_after", 1)
     if kind in ("latency", "clock_skew") and not isinstance(raw.get("seconds"), (int, float)):
@@ -58,6 +70,23 @@ def validate_rule(raw) -> dict:
             raise FaultRuleError("fail_operation needs 'node': a node name, pool id or pool display name")
     rule["_remaining"] = count
     return rule
+
+
+def _validate_refusal(rule):
+    """A refusal is a ModelArts 4xx the service sends, in its own body shape (error_code, error_msg)."""
+    if rule["api"] != "modelarts":
+        raise FaultRuleError("refuse faults need api 'modelarts' (the refusals are ModelArts error codes)")
+    rule["error_code"] = rule.get("error_code") or "ModelArts.50004000"
+    if rule["error_code"] not in REFUSALS:
+        raise FaultRuleError("refuse faults use error_code %s" % ", ".join(sorted(REFUSALS)))
+    status, message = REFUSALS[rule["error_code"]]
+    if rule.get("status") not in (None, status):
+        raise FaultRuleError("%s is answered with HTTP %d" % (rule["error_code"], status))
+    rule["status"] = status
+    error_msg = rule.get("error_msg")
+    if error_msg is not None and not isinstance(error_msg, str):
+        raise FaultRuleError("refuse faults take error_msg as a string")
+    rule["error_msg"] = error_msg or message
 
 
 def public_view(rule: dict) -> dict:

@@ -235,6 +235,8 @@ class Simulator:
             elif rule["kind"] == "error":
                 response = error_response(rule["status"], "ModelArts.5000", "System error. Please try again later.",
                                           request.request_id)
+            elif rule["kind"] == "refuse":
+                response = error_response(rule["status"], rule["error_code"], rule["error_msg"], request.request_id)
             elif rule["kind"] == "reset":
                 self._audit(api, request, None, handled_by_kube=False)
                 return None

@@ -101,6 +101,23 @@ def test_sdk_patch_and_batch_calls(sim, client):
     assert updated.success_node_names == [pool["nodes"][1]]
 
 
+def test_sdk_reads_a_refused_call_as_the_service_sends_it(sim, client):
+    """A `refuse` fault is a ModelArts 4xx in the service's shape: the SDK's error handler reads every field."""
+    pool = sim.seed([{"name": "sdk-refused", "nodes": 1}])["pools"][0]
+    sim.set_faults([{"kind": "refuse", "api": "modelarts", "method": "POST", "path": "/nodes/batch-update$",
+                     "count": 1}])
+    try:
+        with pytest.raises(ClientRequestException) as caught:
+            client.batch_update_pool_nodes(m.BatchUpdatePoolNodesRequest(
+                pool_name=pool["id"],
+                body=m.BatchUpdatePoolNodesRequestBody(node_names=pool["nodes"], action="openHaRedundant")))
+    finally:
+        sim.clear_faults()
+    assert caught.value.status_code == 400
+    assert (caught.value.error_code, caught.value.error_msg) == ("ModelArts.50004000", "Bad request")
+    assert caught.value.request_id
+
+
 def test_sdk_discovers_the_project_through_iam(sim, monkeypatch):
     monkeypatch.setenv("HUAWEICLOUD_SDK_IAM_ENDPOINT", sim.env["iam_endpoint"])
     config = HttpConfig.get_default_config()

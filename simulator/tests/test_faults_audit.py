@@ -27,6 +27,42 @@ def test_error_fault_and_audit_of_refused_mutation(sim, clean_faults):
     assert [(e["method"], e["status"]) for e in sim.audit_entries(since=seq)] == [("POST", 503)]
 
 
+def test_refuse_answers_a_modelarts_4xx_in_the_service_shape_and_is_audited(sim, clean_faults):
+    pool = sim.seed([{"name": "refuse-fault", "nodes": 1, "driver_version": "7.1.0.9.220-23.0.6"}])["pools"][0]
+    sim.set_faults([{"kind": "refuse", "api": "modelarts", "method": "POST", "path": "/nodes/batch-update$",
+                     "count": 1, "error_msg": "Bad request. action is required."}])
+    assert sim.faults()[0]["status"] == 400 and sim.faults()[0]["error_code"] == "ModelArts.50004000"
+    seq = len(sim.audit_entries())
+    path = "/v2/{project_id}/pools/%s/nodes/batch-update" % pool["id"]
+    body = {"nodeNames": pool["nodes"], "driver": {"version": "7.5.0.5.220-24.1.0.3"}}
+    status, refused, headers = sim.request("POST", path, body)
+    assert status == 400 and set(refused) == {"error_code", "error_msg", "request_id"}, refused
+    assert refused["error_code"] == "ModelArts.50004000" and refused["error_msg"] == "Bad request. action is required."
+    assert refused["request_id"] == headers["x-request-id"]
+    assert [(e["method"], e["status"]) for e in sim.audit_entries(since=seq)] == [("POST", 400)]
+    # The refusal changed nothing: the node was not upgraded; the next call (count spent) goes through.
+    sim.advance(3600)
+    node = sim.request("GET", "/v2/{project_id}/pools/%s/nodes" % pool["id"])[1]["items"][0]
+    assert node["status"]["driver"]["version"] == "7.1.0.9.220-23.0.6"
+    assert sim.request("POST", path, body)[0] == 200
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"kind": "refuse", "path": "pools"}, "api 'modelarts'"),
+    ({"kind": "refuse", "api": "k8s"}, "api 'modelarts'"),
+    ({"kind": "refuse", "api": "modelarts", "error_code": "ModelArts.9999"}, "error_code"),
+    ({"kind": "refuse", "api": "modelarts", "error_code": "ModelArts.50015001", "status": 400}, "HTTP 404"),
+    ({"kind": "refuse", "api": "modelarts", "status": 418}, "HTTP 400"),
+    ({"kind": "refuse", "api": "modelarts", "error_msg": 7}, "error_msg"),
+    ({"kind": "error", "status": 400}, "status 500"),
+])
+def test_refusals_are_only_what_the_service_sends(sim, clean_faults, rule, message):
+    status, body, _ = sim.raw("PUT", "/_sim/faults", {"rules": [rule]},
+                              {"Authorization": "Bearer " + sim.env["admin_token"]})
+    assert status == 400 and message in body["error_msg"], body
+    assert sim.faults() == []
+
+
 def test_reset_closes_the_connection_without_an_answer(sim, clean_faults):
     sim.set_faults([{"kind": "reset", "count": 1}])
     with pytest.raises((ConnectionError, http.client.HTTPException, ssl.SSLError, OSError)):
