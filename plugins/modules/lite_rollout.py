@@ -45,7 +45,9 @@ options:
   driver_version:
     description:
       - Target NPU firmware and driver, as ModelArts names it, C(<firmware>-<driver>), for example
-        C(7.5.0.5.220-24.1.0.3). It must be offered by the region.
+        C(7.5.0.5.220-24.1.0.3). It must be offered by the region and, where the region's driver
+        catalogue names the chips a version is for, be for the chip of every selected node's flavor;
+        otherwise the task fails before any change.
     type: str
     required: true
   nodes:

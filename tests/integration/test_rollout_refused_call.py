@@ -1,29 +1,37 @@
 """A batch-update driver-upgrade call that ModelArts refuses with 400 stops the whole rollout at once.
 
-The simulator refuses the call as the service does: a driver version the nodes' chip does not run
-(a Snt9b23 driver on Snt9b nodes) is a 400 for the whole call. lite_rollout without compatibility
-data lets that version through its pre-flight (it is offered in the region), so the refusal comes
-from the call itself. The run must send that call once, not fail node after node: one batch-update
-in the audit log, no node failed, the drained nodes left cordoned (parked) for a rerun, and an
-error that names the call, what was sent and docs/api-contract.md.
+Every refusal lite_rollout can foresee is refused before the wire (a driver for another chip among
+them), so the 400 here is the one it cannot foresee: the region refuses the call's body itself, as
+it would if it followed the older API page that makes `action` mandatory (docs/api-contract.md,
+batch_update_nodes). The simulator's `refuse` fault answers that call once with the service's 400
+(ModelArts.50004000, error_code/error_msg). The run must send that call once, not fail node after
+node: one batch-update in the audit log, no node failed, the drained nodes left cordoned (parked)
+for a rerun, and an error that names the call, what was sent and docs/api-contract.md.
 """
 import json
 
 OLD = "7.1.0.9.220-23.0.6"
-WRONG_CHIP = "7.7.0.9.220-25.2.1"
+NEW = "7.5.0.5.220-24.1.0.3"
+REFUSAL = "Bad request. action is required."
 
 
 def test_a_refused_batch_update_stops_the_run_with_one_call(ansible, sim, tmp_path):
     pool = sim.seed([{"name": "refused-call", "nodes": 4, "node_pool": "np1", "driver_version": OLD,
                       "workloads": {"ready_nodes": True}}])["pools"][0]
     mark = len(sim.audit_entries())
-    result = ansible.module("modelarts.lite.lite_rollout", {
-        "pool": pool["name"], "driver_version": WRONG_CHIP, "max_unavailable": "2", "canary_nodes": 0,
-        "max_failed_nodes": 3, "poll_interval": 0.5, "report_dir": str(tmp_path), "run_id": "refused-1",
-        "journal": str(tmp_path / "refused-1.jsonl")})
+    sim.set_faults([{"kind": "refuse", "api": "modelarts", "method": "POST", "path": "/nodes/batch-update$",
+                     "count": 1, "error_msg": REFUSAL}])
+    try:
+        result = ansible.module("modelarts.lite.lite_rollout", {
+            "pool": pool["name"], "driver_version": NEW, "max_unavailable": "2", "canary_nodes": 0,
+            "max_failed_nodes": 3, "poll_interval": 0.5, "report_dir": str(tmp_path), "run_id": "refused-1",
+            "journal": str(tmp_path / "refused-1.jsonl")})
+    finally:
+        sim.clear_faults()
     assert result["failed"] is True and result["error_type"] == "RolloutFailedError", result
     message = result["msg"]
-    for part in ("batch-update", "POST", '"nodeNames": [', WRONG_CHIP, "HTTP 400", "docs/api-contract.md"):
+    for part in ("batch-update", "POST", '"nodeNames": [', NEW, "HTTP 400", "ModelArts.50004000", REFUSAL,
+                 "docs/api-contract.md"):
         assert part in message, (part, message)
     report = result["report"]
     assert report["status"] == "failed" and report["counts"].get("failed") is None, report["counts"]

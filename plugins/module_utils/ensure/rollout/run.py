@@ -91,16 +91,18 @@ def _run(clients, params, check_mode, run_id, journal):
 
     records = api.list_nodes(cloud, pool_id)
     selected = select_nodes(kube, params, pool_id, records)
+    # The flavors of the selected nodes that run an NPU driver (CPU nodes are skipped by the plan).
+    npu_flavors = sorted({(r.get("spec") or {}).get("flavor") for r in selected if M.cloud_driver(r)} - {None})
     compatibility = {}
     if params.get("compatibility"):
-        flavors = sorted({(r.get("spec") or {}).get("flavor") for r in selected if M.cloud_driver(r)})
-        problems, compatibility = compat.check(params["compatibility"], config.target, flavors,
+        problems, compatibility = compat.check(params["compatibility"], config.target, npu_flavors,
                                                params.get("cann_version"), params.get("images"),
                                                params.get("allow_unknown_compatibility"))
         if problems:
             raise ValidationError("driver_version %s fails the compatibility check: %s. Nothing was changed."
                                   % (config.target, "; ".join(problems)), option="driver_version")
-    api.require_offered_driver(cloud, config.target)
+    # Offered in the region, and (where the catalogue says) for the chip of every NPU flavor selected.
+    api.check_npu_driver(cloud, config.target, npu_flavors)
     kube_nodes = knodes.list_nodes(kube)
     pods = kube.list_items(kdrain.PODS)
     pdbs = kdrain.list_pdbs(kube)

@@ -569,7 +569,9 @@ def run_rollout(pool, params, check_mode=False):
 def preflight(monkeypatch, fake_api):
     def install(pool):
         fake_api(pool)
-        monkeypatch.setattr(pools, "npu_driver_versions", lambda client: [OLD, NEW])
+        # The driver catalogue offers both versions and names no chip, so the API would decide the pairing.
+        monkeypatch.setattr(pools, "show_plugin_template", lambda client, name=None: {"spec": {"versions": {OLD: {}, NEW: {}}}})
+        monkeypatch.setattr(pools, "list_flavors", lambda client: {})
         return pool
     return install
 
