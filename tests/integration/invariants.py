@@ -2,7 +2,8 @@
 
 Every check replays the simulator's history (`/_sim/history`) or audit log, or reads the cluster
 itself, never the role's output alone, so a run that reports success while breaking a rule fails.
-`check_all` runs the shared set after each fault-matrix row.
+`check_all` runs the shared set after each fault-matrix row; `check_stopped` adds what a run stopped
+mid-way must leave (the matrix's STOP_ROWS).
 """
 import json
 import subprocess
@@ -143,6 +144,42 @@ def queued_taints_left(sim, pool_id, report):
            if n.get("result") in ("failed", "cordoned", "upgrading", "verifying", "smoke")}
     return sorted(name for name, node in kube_nodes(sim, pool_id).items()
                   if any(t.get("key") == QUEUED_TAINT for t in node["spec"].get("taints") or []) and name not in out)
+
+
+LEASE_NAME = "modelarts-lite-driver-rollout-%s"
+
+
+def lease_holder(sim, pool_id):
+    """The holder of the pool's rollout Lease, or None when it is free (or gone)."""
+    proc = subprocess.run(["kubectl", "--kubeconfig", sim.env["kubeconfig"], "--context", pool_id, "-n",
+                           "kube-system", "get", "lease", LEASE_NAME % pool_id, "-o", "json"],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return None
+    return (json.loads(proc.stdout).get("spec") or {}).get("holderIdentity") or None
+
+
+def check_stopped(sim, pool, report):
+    """The invariants of a run stopped mid-way (the fault matrix's STOP_ROWS), on top of check_all:
+    it says `stopped`, every node in flight is parked with a reason, left cordoned and annotated
+    `parked`, nothing else is left cordoned, and the Lease is free for the next run at once."""
+    broken = []
+    if (report or {}).get("status") != "stopped":
+        broken.append("the run's status is %r, not 'stopped'" % (report or {}).get("status"))
+    nodes = (report or {}).get("nodes", [])
+    parked = [n for n in nodes if n.get("result") == "parked"]
+    if not parked or not all(n.get("reason") for n in parked):
+        broken.append("no node in flight was parked with a reason: %s" % [(n.get("kube_name"), n.get("result")) for n in nodes])
+    left = our_cordons(sim, pool["id"])
+    if sorted(left) != sorted(n["kube_name"] for n in parked):
+        broken.append("left cordoned %s, parked in the report %s" % (sorted(left), [n["kube_name"] for n in parked]))
+    phases = {name: json.loads(a.get("modelarts.lite/driver-upgrade") or "{}").get("phase") for name, a in left.items()}
+    if any(phase != "parked" for phase in phases.values()):
+        broken.append("cordoned nodes not annotated parked: %s" % phases)
+    holder = lease_holder(sim, pool["id"])
+    if holder is not None:
+        broken.append("the Lease is still held by %s" % holder)
+    return broken
 
 
 def converged(sim, pool, target):

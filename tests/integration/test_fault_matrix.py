@@ -10,11 +10,15 @@ on the target (or reports the same failures when the fault is permanent).
 
 Also covered, with the same checks, in test_rolling_upgrade.py: a concurrent run refused by the
 Lease and a SIGKILLed run resumed (test_concurrent_run_is_refused_and_killed_run_resumes), and the
-window closing mid-run (test_window_gate_stops_new_launches); and a job cancelled mid-run, through
-ansible-runner's cancel and through AWX's SIGINT/SIGTERM/SIGKILL sequence, then rerun
-(test_rollout_cancel.py: nodes in flight parked and reported, the Lease freed at once, no process
-left, the rerun converging with no node upgraded twice). The simulator restart row has its
+window closing mid-run (test_window_gate_stops_new_launches). The simulator restart row has its
 own simulator, so it runs in parallel with the table under pytest-xdist.
+
+A run stopped mid-way is a row of its own table, STOP_ROWS: a job cancelled through
+ansible-runner's cancel and through AWX's SIGINT/SIGTERM/SIGKILL sequence. Those rows stall a node
+behind a blocking PDB and time the cancel against the host's processes, so test_rollout_cancel.py
+runs them (parametrized by STOP_ROWS) on a simulator of its own, judged by the same check_all plus
+check_stopped (in-flight nodes parked and reported, the Lease free at once), and a rerun that
+converges with no node upgraded twice.
 """
 import json
 import os
@@ -107,6 +111,13 @@ ROWS = [
          vars={"rolling_driver_upgrade_node_timeout": 8},
          setup=lambda sim, pool: sim.node_readiness(pool["id"], FIRST_IP, "stuck_after_operation"),
          fix=lambda sim, pool: sim.node_readiness(pool["id"], FIRST_IP, "none")),
+]
+
+
+# Runs stopped mid-way (a node done, one in flight): `stop` is how. Run by test_rollout_cancel.py.
+STOP_ROWS = [
+    dict(id="cancel-mid-run-ansible-runner", stop="ansible-runner"),
+    dict(id="cancel-mid-run-awx-signals", stop="awx-signals"),
 ]
 
 

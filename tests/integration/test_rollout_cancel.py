@@ -8,6 +8,9 @@ controller stopped following it (no progress poll for rolling_driver_upgrade_can
 then starts no new node, parks the nodes in flight (left cordoned, annotated, reported), releases
 the Lease and exits. Proven from the simulator's history and the processes of the host:
 
+The rows are the fault matrix's STOP_ROWS (test_fault_matrix.py), judged by its invariants
+(invariants.check_all and check_stopped):
+
 - the engine exits within the documented bound, and no process of the job is left;
 - the Lease is free at once, so the rerun takes it without force_unlock;
 - max_unavailable held, no PDB was violated, nothing is left cordoned without being reported;
@@ -28,6 +31,7 @@ import pytest
 import invariants as inv
 from conftest import BIN, REPO
 from modelarts_sim.testing import start_simulator
+from test_fault_matrix import STOP_ROWS
 from test_rolling_upgrade import (NEW, OLD, journal_events, role_vars, run_role, spawn_role, upgrade_requests,
                                   wait_for)
 
@@ -71,15 +75,6 @@ def processes_tagged(tag):
         if tag.encode() in environ and state != b"Z":
             found.append(int(entry))
     return found
-
-
-def lease_holder(sim, pool_id):
-    proc = subprocess.run(["kubectl", "--kubeconfig", sim.env["kubeconfig"], "--context", pool_id, "-n",
-                           "kube-system", "get", "lease", "modelarts-lite-driver-rollout-%s" % pool_id, "-o", "json"],
-                          capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        return None
-    return (json.loads(proc.stdout).get("spec") or {}).get("holderIdentity") or None
 
 
 def stalled(tmp_path, run_id):
@@ -130,8 +125,9 @@ def start_as_awx(ansible, variables, tag):
     return {"cancel": cancel, "done": lambda: run.poll() is not None, "process": run}
 
 
-@pytest.mark.parametrize("how", ["ansible-runner", "awx-signals"])
-def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, monkeypatch, how):
+@pytest.mark.parametrize("row", STOP_ROWS, ids=[r["id"] for r in STOP_ROWS])
+def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, monkeypatch, row):
+    how = row["stop"]
     pool = seed_stalling_pool(sim, "cancel-" + how[:6])
     run_id = "cancel-%s-1" % how[:6]
     tag = "cancel-%s" % uuid.uuid4().hex
@@ -144,7 +140,7 @@ def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, mon
            else start_as_awx(ansible, variables, tag))
     try:
         wait_for(lambda: stalled(tmp_path, run_id), 180, "a node done and one stuck draining")
-        assert lease_holder(sim, pool["id"]) == run_id
+        assert inv.lease_holder(sim, pool["id"]) == run_id
         cancelled_at = time.monotonic()
         job["cancel"]()
         wait_for(job["done"], 60, "the job to end after its cancel")
@@ -156,21 +152,15 @@ def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, mon
                  "every process of the cancelled job to exit")
         assert time.monotonic() - cancelled_at <= EXIT_BOUND
         assert end["status"] == "stopped", end
-        assert lease_holder(sim, pool["id"]) is None, "the Lease must be free for the next run at once"
+        assert inv.lease_holder(sim, pool["id"]) is None, "the Lease must be free for the next run at once"
     finally:
         for pid in processes_tagged(tag):
             os.kill(pid, signal.SIGKILL)
 
     report = json.loads((tmp_path / ("%s.json" % run_id)).read_text())
     assert report["status"] == "stopped" and "controller" in report["stop_reason"], report["stop_reason"]
-    parked = [n for n in report["nodes"] if n["result"] == "parked"]
-    assert parked and all(n.get("reason") for n in parked), report["nodes"]
-    left = inv.our_cordons(sim, pool["id"])
-    assert sorted(left) == sorted(n["kube_name"] for n in parked), (left, parked)
-    for annotations in left.values():
-        assert json.loads(annotations["modelarts.lite/driver-upgrade"])["phase"] == "parked"
     assert inv.check_all(sim, pool, since, MAX_UNAVAILABLE, report, initially_out=out_before,
-                         guarded_prefixes=("default/web-", "default/stuck-")) == []
+                         guarded_prefixes=("default/web-", "default/stuck-")) + inv.check_stopped(sim, pool, report) == []
 
     # The rerun (the blocking budget relaxed) takes the Lease at once and converges.
     subprocess.run(["kubectl", "--kubeconfig", sim.env["kubeconfig"], "--context", pool["id"], "delete", "pdb",
