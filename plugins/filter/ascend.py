@@ -150,12 +150,14 @@ def npu_health_facts(table, details, max_temperature=85, max_hbm_double_bit_erro
 
 
 # HCCL operator-level retry (ascend-facts.md 1.1): Atlas A3 only (Snt9b23: two dies per NPU, npu-smi name
-# Ascend910), and ModelArts requires HDK >= 24.1.RC3.5 (with CANN >= 8.1.RC1).
+# Ascend910); ModelArts requires HDK >= 24.1.RC3.5 and CANN >= 8.1.RC1 (the first CANN that documents it).
 RETRY_MIN_DRIVER = "24.1.rc3.5"
+RETRY_MIN_CANN = "8.1.RC1"
+TOOLKIT_VERSION = re.compile(r"^version=(\S+)\s*$", re.MULTILINE)
 
 
 def driver_version_key(version):
-    """A sortable key for HDK versions: 24.1.rc3.10 < 24.1.0 < 24.1.0.3 < 25.0.rc1."""
+    """A sortable key for HDK and CANN versions: 24.1.rc3.10 < 24.1.0 < 24.1.0.3 < 25.0.rc1; 8.0.RC3 < 8.0.0 < 8.1.RC1."""
     key = []
     for index, part in enumerate(str(version).lower().split(".")):
         if index == 2:
@@ -168,12 +170,15 @@ def driver_version_key(version):
     return key
 
 
-def hccl_retry_support(table):
-    """From `npu-smi info`: {"supported", "reason", "chip_name", "dies_per_npu", "driver_version"}."""
+def hccl_retry_support(table, toolkit_info):
+    """From `npu-smi info` and the CANN toolkit's ascend_toolkit_install.info text ("" when the server has none):
+    {"supported", "reason", "chip_name", "dies_per_npu", "driver_version", "cann_version"}."""
     parsed = npu_smi_info(table)
     chips = parsed["chips"]
     dies = len([c for c in chips if c["npu"] == chips[0]["npu"]])
     driver = parsed["version"] or ""
+    cann = TOOLKIT_VERSION.search(toolkit_info or "")
+    cann = cann.group(1) if cann else ""
     reason = ""
     if dies != 2 or chips[0]["name"] != "Ascend910":
         reason = ("HCCL operator-level retry runs only on Atlas A3 (Snt9b23) super node servers; this server has "
@@ -181,8 +186,13 @@ def hccl_retry_support(table):
     elif driver_version_key(driver) < driver_version_key(RETRY_MIN_DRIVER):
         reason = "HCCL operator-level retry needs HDK driver %s or later; this server runs %s" % (
             RETRY_MIN_DRIVER, driver)
+    elif not cann:
+        reason = ("HCCL operator-level retry needs CANN %s or later; this server has no CANN toolkit "
+                  "(no ascend_toolkit_install.info with a version)" % RETRY_MIN_CANN)
+    elif driver_version_key(cann) < driver_version_key(RETRY_MIN_CANN):
+        reason = "HCCL operator-level retry needs CANN %s or later; this server runs CANN %s" % (RETRY_MIN_CANN, cann)
     return {"supported": not reason, "reason": reason, "chip_name": chips[0]["name"], "dies_per_npu": dies,
-            "driver_version": driver}
+            "driver_version": driver, "cann_version": cann}
 
 
 def stress_test_summary(report):

@@ -16,6 +16,7 @@ tools (chip, NPU count, driver, super node, injected faults) are ``<root>/etc/mo
     world.start()
     env = world.ansible_env()    # ANSIBLE_REMOTE_USER/PORT, key file, no host key checking
     world.inject("sn-a-1", hccs_link_down=[3])
+    world.install_cann("sn-a-1", "8.0.RC3")   # the CANN version file the roles read
     world.stop()
 """
 import json
@@ -30,6 +31,10 @@ SSHD = os.environ.get("MODELARTS_SIM_SSHD", "/usr/sbin/sshd")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FACTS = ("etc", "modelarts-sim", "host.json")
 TOOLS = ("npu-smi", "ascend-dmi", "hccn_tool")
+# The CANN toolkit as its installer leaves it (CANN <= 8.3 layout): <version>/<arch>-linux/ascend_toolkit_install.info
+# below ascend-toolkit, and latest -> <version>. A3 Lite Server images ship CANN 8.x.
+TOOLKIT = ("usr", "local", "Ascend", "ascend-toolkit")
+DEFAULT_CANN = "8.2.RC1"
 
 
 class SshWorldError(RuntimeError):
@@ -72,7 +77,21 @@ class SshWorld:
             os.chmod(script, 0o755)
         self.hosts[name] = {"address": address, "root": root}
         self.write_facts(name, dict(facts, hostname=name))
+        self.install_cann(name, facts.get("cann", DEFAULT_CANN))
         return root
+
+    def install_cann(self, name, version):
+        """The host's CANN toolkit becomes ``version`` (None: no toolkit), as its version file reports it."""
+        toolkit = os.path.join(self.root(name), *TOOLKIT)
+        shutil.rmtree(toolkit, ignore_errors=True)
+        if version is None:
+            return
+        directory = os.path.join(toolkit, version, "aarch64-linux")
+        os.makedirs(directory)
+        os.symlink(version, os.path.join(toolkit, "latest"))
+        with open(os.path.join(directory, "ascend_toolkit_install.info"), "w", encoding="utf-8") as handle:
+            handle.write("package_name=Ascend-cann-toolkit\nversion=%s\narch=aarch64\nos=linux\npath=%s\n"
+                         % (version, "/" + "/".join(TOOLKIT + (version, "aarch64-linux"))))
 
     def facts(self, name):
         with open(os.path.join(self.root(name), *FACTS), encoding="utf-8") as handle:

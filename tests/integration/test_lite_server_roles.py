@@ -107,6 +107,35 @@ def test_hccl_retry_sets_checks_refuses_and_removes(fleet):
     assert all(again["stats"][host]["changed"] == 0 for host in SUPER_NODE_SERVERS)
 
 
+def etc_tree(fleet, host):
+    """Every file below the host's etc/ with its content: what a refused run must leave as it was."""
+    root = os.path.join(fleet.world.root(host), "etc")
+    tree = {}
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as handle:
+                tree[os.path.relpath(os.path.join(directory, name), root)] = handle.read()
+    return tree
+
+
+def test_hccl_retry_refuses_an_old_or_missing_cann_before_any_change(fleet):
+    play = write_play(fleet, "retry-cann", [{"role": "modelarts.lite.hccl_retry"}])
+    fleet.world.install_cann("sn-a-1", "8.0.RC3")  # before operator retry (CANN 8.1.RC1)
+    fleet.world.install_cann("sn-a-2", None)  # no toolkit at all
+    before = {host: etc_tree(fleet, host) for host in ("sn-a-1", "sn-a-2")}
+    try:
+        output = fleet.playbook(fleet.inventory(), play, limit="sn-a-1,sn-a-2", expect_rc=(2,))
+        assert "needs CANN 8.1.RC1 or later; this server runs CANN 8.0.RC3. Nothing was changed" \
+            in failed_message(output, "sn-a-1")
+        assert "has no CANN toolkit" in failed_message(output, "sn-a-2")
+        assert all(output["stats"][host]["changed"] == 0 for host in ("sn-a-1", "sn-a-2"))
+        assert before == {host: etc_tree(fleet, host) for host in ("sn-a-1", "sn-a-2")}
+        assert not os.path.exists(env_file(fleet, "sn-a-1"))
+    finally:
+        for host in ("sn-a-1", "sn-a-2"):
+            fleet.world.install_cann(host, "8.2.RC1")
+
+
 def stress_play(fleet, **extra):
     return write_play(fleet, "stress", [{"role": "modelarts.lite.supernode_stress_test", "vars": dict({
         "supernode_stress_test_days": ["Sat", "Sun"], "supernode_stress_test_time": "03:30",

@@ -83,19 +83,30 @@ def test_health_facts_flag_sick_hot_and_ecc_chips():
     assert 3 in cool["unhealthy_chips"] and 0 not in cool["unhealthy_chips"]  # chip 0 runs at 36 C
 
 
-@pytest.mark.parametrize("chip, driver, supported", [("snt9b23", "24.1.rc3.10", True), ("snt9b23", "25.2.1", True),
-                                                     ("snt9b23", "24.1.rc3.4", False), ("snt9b23", "24.1.rc2", False),
-                                                     ("snt9b", "25.2.1", False)])
-def test_hccl_retry_support(chip, driver, supported):
+TOOLKIT = "package_name=Ascend-cann-toolkit\nversion=%s\narch=aarch64\nos=linux\n"
+
+
+@pytest.mark.parametrize("chip, driver, cann, supported", [
+    ("snt9b23", "24.1.rc3.10", "8.1.RC1", True), ("snt9b23", "25.2.1", "8.5.0", True),
+    ("snt9b23", "24.1.rc3.4", "8.1.RC1", False), ("snt9b23", "24.1.rc2", "8.2.RC1", False),
+    ("snt9b", "25.2.1", "8.2.RC1", False), ("snt9b23", "24.1.rc3.10", "8.0.0", False),
+    ("snt9b23", "24.1.rc3.10", "8.0.RC3", False), ("snt9b23", "24.1.rc3.10", None, False)])
+def test_hccl_retry_support(chip, driver, cann, supported):
     _code, table = tools.npu_smi(["info"], facts(chip=chip, driver=driver))
-    support = ascend.hccl_retry_support(table)
+    support = ascend.hccl_retry_support(table, TOOLKIT % cann if cann else "")
     assert support["supported"] is supported
     assert ("Atlas A3" in support["reason"]) is (chip == "snt9b")
+    assert support["cann_version"] == (cann or "")
+    if chip == "snt9b23" and not driver.startswith("24.1.rc2") and driver != "24.1.rc3.4" and not supported:
+        assert "needs CANN 8.1.RC1 or later" in support["reason"]
+        assert ("runs CANN %s" % cann if cann else "has no CANN toolkit") in support["reason"]
 
 
 def test_driver_version_order():
     ordered = ["23.0.6", "24.1.rc2", "24.1.rc3", "24.1.rc3.5", "24.1.rc3.10", "24.1.0", "24.1.0.3", "25.0.rc1.1"]
     assert sorted(ordered, key=ascend.driver_version_key) == ordered
+    cann = ["7.0.0", "8.0.RC3", "8.0.0", "8.1.RC1", "8.2.RC1", "8.5.0"]
+    assert sorted(reversed(cann), key=ascend.driver_version_key) == cann
 
 
 def test_stress_test_summary_names_the_failed_link():
