@@ -56,70 +56,22 @@ keyed_groups:
     prefix: driver
 """
 
-from ansible.errors import AnsibleError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-
-from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import auth_spec
-from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError
 from ansible_collections.modelarts.lite.plugins.module_utils.hosts import ALL_POOLS_GROUP, select_pools
+from ansible_collections.modelarts.lite.plugins.plugin_utils.inventory import LiteInventory
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(LiteInventory):
     NAME = "modelarts.lite.lite_pools"
+    ALL_GROUP = ALL_POOLS_GROUP
 
-    def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("lite_pools.yml", "lite_pools.yaml"))
-
-    def _fetch(self):
-        # Imported here: requests is needed only once the inventory actually talks to the cloud.
-        from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
-        from ansible_collections.modelarts.lite.plugins.module_utils.cloud.options import client_options
+    def fetch(self, cloud):
         from ansible_collections.modelarts.lite.plugins.module_utils.cloud.pools import list_pools
         from ansible_collections.modelarts.lite.plugins.module_utils.ensure.pool import describe_pool
 
-        if client.REQUESTS_IMPORT_ERROR is not None:
-            raise AnsibleError("the modelarts.lite.lite_pools inventory needs the Python library requests")
-        cloud = None
-        try:
-            cloud = client.CloudClient(**client_options({name: self.get_option(name) for name in auth_spec()}))
-            return [describe_pool(raw) for raw in list_pools(cloud)]
-        except LiteError as err:
-            raise AnsibleError("modelarts.lite.lite_pools: %s" % err) from None
-        finally:
-            if cloud is not None:
-                cloud.close()
+        return [describe_pool(raw) for raw in list_pools(cloud)]
 
-    def parse(self, inventory, loader, path, cache=True):
-        super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        update_cache = self.get_option("cache") and not cache
-        pools = None
-        if use_cache:
-            try:
-                pools = self._cache[cache_key]
-            except KeyError:
-                update_cache = True
-        if pools is None:
-            pools = self._fetch()
-        if update_cache:
-            self._cache[cache_key] = pools
-        self._populate(select_pools(pools, self.get_option("phases"), self.get_option("name_pattern")))
-
-    def _populate(self, hosts):
-        strict = self.get_option("strict")
-        self.inventory.add_group(ALL_POOLS_GROUP)
-        for hostvars in hosts:
-            name = hostvars["lite_pool_" + self.get_option("hostnames")]
-            self.inventory.add_host(name, group=ALL_POOLS_GROUP)
-            for key, value in hostvars.items():
-                self.inventory.set_variable(name, key, value)
-            self.inventory.set_variable(name, "ansible_connection", "local")
-            if hostvars["lite_pool_phase"]:
-                group = self.inventory.add_group(self._sanitize_group_name(
-                    "pool_phase_%s" % hostvars["lite_pool_phase"].lower()))
-                self.inventory.add_child(group, name)
-            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+    def hosts(self, listing):
+        for hostvars in select_pools(listing, self.get_option("phases"), self.get_option("name_pattern")):
+            groups = ["pool_phase_%s" % hostvars["lite_pool_phase"].lower()] if hostvars["lite_pool_phase"] else []
+            yield (hostvars["lite_pool_" + self.get_option("hostnames")], hostvars, groups,
+                   {"ansible_connection": "local"})

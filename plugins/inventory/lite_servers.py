@@ -55,16 +55,23 @@ options:
   ansible_host_address:
     description:
       - Which address becomes C(ansible_host).
-      - V(private_ip) is the server's SSH endpoint (its private IP, C(endpoints[].uri)).
+      - V(private_ip) is the server's SSH endpoint (its private IP, C(endpoints[].uri) of the server record).
+      - >-
+        V(public_ip) is the first EIP bound to the server. The server record carries none, so the plugin asks
+        C(GET /v1/{project_id}/dev-servers/{id}/publicips) once per server the filters keep (the cache keeps the
+        answers too).
       - V(none) sets no C(ansible_host), for a bastion or C(/etc/hosts) that resolves server names.
+      - >-
+        A server without the chosen address is an error with O(strict=true); otherwise it stays in the inventory
+        without C(ansible_host), and a warning names it.
     type: str
-    choices: [private_ip, none]
+    choices: [private_ip, public_ip, none]
     default: private_ip
 notes:
-  - The Lite Server API reports no public IP in the server record (EIPs are a separate call); reach
-    servers through a bastion or VPN on their private IPs.
+  - The Lite Server record has no public IP (EIPs are a separate call, see O(ansible_host_address)) and no
+    availability zone, so C(lite_server_availability_zone) and the C(az_<zone>) groups stay empty on Huawei Cloud.
   - Hostvars (prefix C(lite_server_)) are C(id), C(name), C(status), C(flavor), C(category),
-    C(private_ip), C(image_id), C(image_name), C(arch), C(server_type), C(cloud_server_id),
+    C(private_ip), C(public_ip) (with O(ansible_host_address=public_ip) only), C(image_id), C(image_name), C(arch), C(server_type), C(cloud_server_id),
     C(super_node) and C(super_node_id) (empty for standalone servers), C(availability_zone),
     C(key_pair_name), C(vpc_id), C(subnet_id).
 """
@@ -90,74 +97,41 @@ cache_connection: ~/.cache/modelarts-lite-inventory
 cache_timeout: 600
 """
 
-from ansible.errors import AnsibleError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-
-from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import auth_spec
-from ansible_collections.modelarts.lite.plugins.module_utils.errors import LiteError
 from ansible_collections.modelarts.lite.plugins.module_utils.hosts import ALL_SERVERS_GROUP, builtin_groups, select
+from ansible_collections.modelarts.lite.plugins.plugin_utils.inventory import LiteInventory
 
 
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(LiteInventory):
     NAME = "modelarts.lite.lite_servers"
+    ALL_GROUP = ALL_SERVERS_GROUP
 
-    def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("lite_servers.yml", "lite_servers.yaml"))
+    def _selected(self, servers):
+        return select(servers, self.get_option("statuses"), self.get_option("flavors"), self.get_option("super_nodes"),
+                      self.get_option("name_pattern"))
 
-    def _client(self):
-        # Imported here: requests is needed only once the inventory actually talks to the cloud.
-        from ansible_collections.modelarts.lite.plugins.module_utils.cloud import client
-        from ansible_collections.modelarts.lite.plugins.module_utils.cloud.options import client_options
+    def fetch(self, cloud):
+        from ansible_collections.modelarts.lite.plugins.module_utils.cloud.servers import list_public_ips, list_servers
 
-        if client.REQUESTS_IMPORT_ERROR is not None:
-            raise AnsibleError("the modelarts.lite.lite_servers inventory needs the Python library requests")
-        return client.CloudClient(**client_options({name: self.get_option(name) for name in auth_spec()}))
+        servers = list_servers(cloud)
+        if self.get_option("ansible_host_address") == "public_ip":
+            kept = {hostvars["lite_server_id"] for hostvars in self._selected(servers)}
+            for server in servers:
+                if server.get("id") in kept:
+                    server["public_ips"] = list_public_ips(cloud, server["id"])
+        return servers
 
-    def _fetch(self):
-        from ansible_collections.modelarts.lite.plugins.module_utils.cloud.servers import list_servers
-
-        cloud = None
-        try:
-            cloud = self._client()
-            return list_servers(cloud)
-        except LiteError as err:
-            raise AnsibleError("modelarts.lite.lite_servers: %s" % err) from None
-        finally:
-            if cloud is not None:
-                cloud.close()
-
-    def parse(self, inventory, loader, path, cache=True):
-        super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        update_cache = self.get_option("cache") and not cache
-        servers = None
-        if use_cache:
-            try:
-                servers = self._cache[cache_key]
-            except KeyError:
-                update_cache = True
-        if servers is None:
-            servers = self._fetch()
-        if update_cache:
-            self._cache[cache_key] = servers
-        self._populate(select(servers, self.get_option("statuses"), self.get_option("flavors"),
-                              self.get_option("super_nodes"), self.get_option("name_pattern")))
-
-    def _populate(self, hosts):
-        strict = self.get_option("strict")
-        self.inventory.add_group(ALL_SERVERS_GROUP)
-        for hostvars in hosts:
+    def hosts(self, listing):
+        address = self.get_option("ansible_host_address")
+        for hostvars in self._selected(listing):
             name = hostvars["lite_server_" + self.get_option("hostnames")]
-            self.inventory.add_host(name, group=ALL_SERVERS_GROUP)
-            for key, value in hostvars.items():
-                self.inventory.set_variable(name, key, value)
-            if self.get_option("ansible_host_address") == "private_ip" and hostvars["lite_server_private_ip"]:
-                self.inventory.set_variable(name, "ansible_host", hostvars["lite_server_private_ip"])
-            for prefix, value in builtin_groups(hostvars):
-                group = self.inventory.add_group(self._sanitize_group_name("%s_%s" % (prefix, value)))
-                self.inventory.add_child(group, name)
-            self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
+            extra = {}
+            if address != "none" and hostvars["lite_server_" + address]:
+                extra["ansible_host"] = hostvars["lite_server_" + address]
+            elif address != "none":
+                problem = "server %s (id %s) has no %s, so it gets no ansible_host" % (
+                    hostvars["lite_server_name"], hostvars["lite_server_id"],
+                    "EIP bound" if address == "public_ip" else "private IP (no SSH endpoint)")
+                if self.get_option("strict"):
+                    self.fail(problem + "; bind one, filter the server out, or choose another ansible_host_address.")
+                self.display.warning("%s: %s." % (self.NAME, problem))
+            yield name, hostvars, ["%s_%s" % pair for pair in builtin_groups(hostvars)], extra

@@ -14,7 +14,8 @@ ALL_SERVERS_GROUP = "lite_servers"
 
 
 def server_vars(server):
-    """The hostvars of one server record (reference 7.1), flat and prefixed."""
+    """The hostvars of one server record (reference 7.1), flat and prefixed. ``public_ips`` is not part of the
+    record: the lite_servers inventory adds GET .../publicips's answer there when it was asked for EIPs."""
     image = server.get("image") or {}
     cloud_server = server.get("cloud_server") or {}
     hps = server.get("server_hps") or {}
@@ -27,6 +28,7 @@ def server_vars(server):
         "lite_server_flavor": server.get("flavor") or server.get("resource_flavor"),
         "lite_server_category": server.get("category"),
         "lite_server_private_ip": ssh[0]["uri"] if ssh else None,
+        "lite_server_public_ip": next((e["address"] for e in server.get("public_ips") or [] if e.get("address")), None),
         "lite_server_image_id": image.get("image_id"),
         "lite_server_image_name": image.get("name"),
         "lite_server_arch": image.get("arch"),

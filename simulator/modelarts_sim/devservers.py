@@ -194,7 +194,7 @@ class DevServers:
 
     # ---- creation (seed and scale-up) -------------------------------------------------------------
     def _make_server(self, name, flavor, image_id, key_pair_name=None, status="RUNNING", root_size=200,
-                     root_type="SSD", data_volumes=(), hps_id=None, created=None, ip=None):
+                     root_type="SSD", data_volumes=(), hps_id=None, created=None, ip=None, public_ip=None):
         if flavor not in catalog.SERVER_FLAVORS:
             raise bad("Bad request: unknown flavor %r; see GET /v1/{project_id}/dev-servers/flavors." % flavor)
         server_id = self.cloud._uuid()
@@ -206,7 +206,9 @@ class DevServers:
                   "server_type": catalog.SERVER_FLAVORS[flavor]["server_type"], "key_pair_name": key_pair_name,
                   "vpc_id": "vpc-sim", "subnet_id": "subnet-sim", "cloud_server_id": self.cloud._uuid(),
                   "ip": ip or self._new_ip(), "volumes": volumes, "hps_id": hps_id, "created": now, "updated": now,
-                  "token": 0, "displayed_status": None}
+                  "token": 0, "displayed_status": None,
+                  # EIPs bound to the server: only GET .../publicips shows them, never the server record.
+                  "public_ips": [{"id": self.cloud._uuid(), "address": public_ip}] if public_ip else []}
         self.data["servers"][server_id] = server
         return server
 
@@ -256,7 +258,8 @@ class DevServers:
             raise ApiError(400, "SIM.400", "status must be one of %s" % ", ".join(STATUSES))
         server = self._make_server(spec["name"], flavor, self._resolve_image(spec.get("image"), flavor),
                                    spec.get("key_pair_name", "kp-sim"), status, spec.get("root_volume_size", 200),
-                                   data_volumes=spec.get("data_volumes", [500]), ip=self._seed_ip(spec.get("ip")))
+                                   data_volumes=spec.get("data_volumes", [500]), ip=self._seed_ip(spec.get("ip")),
+                                   public_ip=self._seed_public_ip(spec.get("public_ip")))
         if spec.get("charging_mode") in ("PRE_PAID", "POST_PAID"):  # PRE_PAID: yearly/monthly, disks too
             server["charging_mode"] = spec["charging_mode"]
         if spec.get("displayed_status"):  # a stale console status that only sync corrects
@@ -279,12 +282,16 @@ class DevServers:
         ips = spec.get("ips") or [None] * count
         if len(ips) != count:
             raise ApiError(400, "SIM.400", "super node %r: give one of ips per server (%d)" % (spec["name"], count))
-        for ip in ips:
+        public_ips = spec.get("public_ips") or [None] * count
+        if len(public_ips) != count:
+            raise ApiError(400, "SIM.400", "super node %r: give one of public_ips per server (%d), null for none"
+                           % (spec["name"], count))
+        for ip, public_ip in zip(ips, public_ips):
             hyper["counter"] += 1
             server = self._make_server("%s-%d" % (spec["name"], hyper["counter"]), flavor, image_id,
                                        spec.get("key_pair_name", "kp-sim"), "RUNNING",
                                        spec.get("root_volume_size", 200), data_volumes=[], hps_id=hyper["id"],
-                                       ip=self._seed_ip(ip))
+                                       ip=self._seed_ip(ip), public_ip=self._seed_public_ip(public_ip))
             hyper["server_ids"].append(server["id"])
         return {"id": hyper["id"], "name": hyper["name"],
                 "servers": [{"id": s, "name": self.data["servers"][s]["name"]} for s in hyper["server_ids"]]}
@@ -300,6 +307,15 @@ class DevServers:
         if any(s["ip"] == str(address) for s in self.data["servers"].values()):
             raise ApiError(400, "SIM.400", "ip %s is already a server's address" % address)
         return str(address)
+
+    @staticmethod
+    def _seed_public_ip(address):
+        if address is None:
+            return None
+        try:
+            return str(ipaddress.IPv4Address(address))
+        except ValueError:
+            raise ApiError(400, "SIM.400", "public_ip %r is not an IPv4 address" % (address,)) from None
 
     def _find_server(self, ident):
         if ident in self.data["servers"]:
@@ -369,6 +385,7 @@ class DevServers:
             ("POST", "v1", "dev-servers/*/changeos", self.action_handler("changeos")),
             ("POST", "v1", "dev-servers/*/reinstallos", self.action_handler("reinstallos")),
             ("GET", "v1", "dev-servers/*/operation/*", self.show_operation),
+            ("GET", "v1", "dev-servers/*/publicips", self.list_public_ips),
             ("GET", "v1", "scheduled-events", self.list_events),
             ("POST", "v1", "scheduled-events/*/accept", self.accept_event),
         ]
@@ -411,6 +428,10 @@ class DevServers:
 
     def show_server(self, request, server_id):
         return 200, self._view_now(self.server(server_id))
+
+    def list_public_ips(self, request, server_id):
+        """The EIPs bound to a server (ListDevServerPublicIPResponse); its record never carries them."""
+        return 200, {"public_ips": [dict(eip) for eip in self.server(server_id).get("public_ips", [])]}
 
     def sync(self, request):
         for server in self.data["servers"].values():

@@ -9,7 +9,7 @@ import jinja2
 import pytest
 import yaml
 
-from ssh_fleet import BIN, HPS, REPO, SshFleet
+from ssh_fleet import BIN, BMS_A2, HPS, REPO, SshFleet, _plain
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +143,29 @@ def test_lite_pools_one_local_host_per_pool(fleet):
     output = fleet.playbook(path, play)
     assert sorted(output["stats"]) == ["fleet-p0", "fleet-p1", "fleet-p2"]
     assert all(s["failures"] == 0 for s in output["stats"].values())
+
+
+def test_public_ip_as_ansible_host_and_a_server_without_one(fleet, audit):
+    """The EIP comes from GET .../publicips (one call per kept server; the record has none); a server without
+    the chosen address gets no ansible_host and a warning, and with strict the inventory fails naming it."""
+    fleet.sim.admin("POST", "seed", {"servers": [
+        {"name": "eip-1", "flavor": BMS_A2, "ip": "127.0.0.31", "public_ip": "203.0.113.7"},
+        {"name": "eip-2", "flavor": BMS_A2, "ip": "127.0.0.32"}]})
+    inventory = [str(BIN / "ansible-inventory"), "--list", "-i"]
+    fleet.sim.reset_counters()
+    fleet.inventory_json(fleet.inventory("eip-private", name_pattern="eip-*"))
+    private_gets = fleet.sim.counters()["modelarts"]["GET"]
+    fleet.sim.reset_counters()
+    proc = fleet.run(inventory + [str(fleet.inventory("eip", name_pattern="eip-*", ansible_host_address="public_ip"))])
+    assert fleet.sim.counters()["modelarts"]["GET"] == private_gets + 2  # one publicips call per kept server
+    hostvars = json.loads(proc.stdout, object_hook=_plain)["_meta"]["hostvars"]
+    assert hostvars["eip-1"]["ansible_host"] == "203.0.113.7"
+    assert hostvars["eip-1"]["lite_server_private_ip"] == "127.0.0.31"
+    assert "ansible_host" not in hostvars["eip-2"] and hostvars["eip-2"]["lite_server_public_ip"] is None
+    assert "server eip-2" in proc.stderr and "has no EIP bound" in proc.stderr
+    mark = audit.mark()
+    strict = fleet.run(inventory + [str(fleet.inventory("eip-strict", name_pattern="eip-*", strict=True,
+                                                        ansible_host_address="public_ip"))],
+                       expect_rc=(1,), extra_env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
+    assert "server eip-2" in strict.stderr and "choose another ansible_host_address" in strict.stderr
+    assert audit.since(mark) == []

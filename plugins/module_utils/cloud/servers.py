@@ -47,6 +47,11 @@ def show_server(client, server_id):
     return client.request("GET", _v1(client, "dev-servers", server_id))
 
 
+def list_public_ips(client, server_id):
+    """The EIPs bound to a server, ``[{"id", "address"}]``: the server record itself never carries them."""
+    return client.request("GET", _v1(client, "dev-servers", server_id, "publicips")).get("public_ips") or []
+
+
 def find_server(client, name_or_id, option="name"):
     """The server whose id or name is ``name_or_id``, or None; several with that name is an error."""
     servers = list_servers(client)
