@@ -10,13 +10,7 @@ import pathlib
 import subprocess
 import sys
 
-# Modules whose RETURN docs predate the sample rule: each still lacks samples (162 of 170 fields were
-# missing when the rule came). Take a module off this list when its samples are in; a module that
-# is not on it (every new one) fails without them. `diff` needs none: it is the fields above, twice.
-SAMPLES_PENDING = {
-    "lite_node", "lite_node_info", "lite_rollout", "lite_rollout_info", "lite_server", "lite_server_disk",
-    "lite_server_image", "lite_server_info", "lite_server_os", "supernode_info", "supernode_os", "supernode_power", "supernode_scale",
-}
+# `diff` needs no sample: it is the fields above, twice.
 NO_SAMPLE_NEEDED = {"diff"}
 
 
@@ -53,10 +47,8 @@ def main(installed):
         if not doc.get("return"):
             problems.append("%s: no RETURN" % fqcn)
         unsampled = fields_without_sample(doc.get("return"))
-        if unsampled and name not in SAMPLES_PENDING:
+        if unsampled:
             problems.append("%s: RETURN fields without a sample: %s" % (fqcn, ", ".join(unsampled)))
-        if not unsampled and name in SAMPLES_PENDING:
-            problems.append("%s: every RETURN field has a sample now; take it off SAMPLES_PENDING" % fqcn)
         for option, spec in (doc["doc"].get("options") or {}).items():
             if not spec.get("description"):
                 problems.append("%s: option %s has no description" % (fqcn, option))

@@ -224,50 +224,91 @@ nodes:
     name:
       description: ModelArts node name.
       type: str
+      sample: os-node-created-re7mi
     kube_name:
       description: Kubernetes node name (the private IP).
       type: str
+      sample: 192.168.0.4
     phase:
       description: ModelArts node phase.
       type: str
+      sample: Available
+    driver_phase:
+      description: ModelArts phase of the node's NPU driver, as in M(modelarts.lite.lite_node_info).
+      type: str
+      sample: Running
     ready:
       description: Kubernetes Ready condition.
       type: bool
+      sample: true
     schedulable:
       description: False when the node is cordoned.
       type: bool
+      sample: false
     cordoned_by:
       description: C(modelarts.lite) (or a run id) when this collection cordoned the node,
         C(other) when someone else did, null when schedulable.
       type: str
+      sample: modelarts.lite
+    cordon_reason:
+      description: Why this collection cordoned the node (for example C(drained)), null otherwise.
+      type: str
+      sample: drained
     driver_version:
       description: NPU firmware and driver version.
       type: str
+      sample: 7.1.0.9.220-23.0.6
     ha_redundant:
       description: Whether HA redundancy is on (ModelArts label C(os.modelarts.node/ha.redundant.enabled)).
       type: bool
+      sample: false
     npu_capacity:
       description: NPUs of the node.
       type: int
+      sample: 8
     npu_allocatable:
       description: NPUs the device plugin advertises as allocatable.
       type: int
+      sample: 8
     node_pool:
       description: Node pool of the node.
       type: str
+      sample: modelarts.bm.npu.arm.8snt9b3.d-default
     labels:
       description:
         - The labels users and node pools set, as in M(modelarts.lite.lite_node_info). Kubernetes, CCE,
           ModelArts and this collection's own keys are left out.
       type: dict
+      sample: {team: llm}
     taints:
       description: User taints (control-plane taints left out).
       type: list
       elements: dict
+      sample: [{key: maintenance, value: driver, effect: NoSchedule}]
 node:
   description: The node, when exactly one was named in O(nodes).
   returned: when O(nodes) names one node
   type: dict
+  sample:
+    name: os-node-created-re7mi
+    kube_name: 192.168.0.4
+    phase: Available
+    driver_phase: Running
+    ready: true
+    schedulable: false
+    cordoned_by: modelarts.lite
+    cordon_reason: drained
+    driver_version: 7.1.0.9.220-23.0.6
+    ha_redundant: false
+    npu_capacity: 8
+    npu_allocatable: 8
+    node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
+    labels:
+      team: llm
+    taints:
+    - key: maintenance
+      value: driver
+      effect: NoSchedule
 evictions:
   description:
     - Pods evicted (or, in check mode, that would be evicted). Each has the same keys in both
@@ -276,11 +317,19 @@ evictions:
   returned: always
   type: list
   elements: dict
+  sample:
+    - node: os-node-created-re7mi
+      kube_name: 192.168.0.4
+      pod: default/web-e6f33d250d-n2bmn
+      reason: managed by ReplicaSet web-e6f33d250d
+      pdb: default/web-pdb
+      blocked_now: false
 in_progress:
   description: Nodes whose operation was started with O(wait=false); they stay cordoned.
   returned: when O(wait=false) started an operation
   type: list
   elements: str
+  sample: [os-node-created-re7mi]
 diff:
   description: The nodes before and after, when run with C(--diff).
   returned: when diff mode is on

@@ -352,10 +352,12 @@ run_id:
   description: Id of this run (Lease holder, node annotations).
   returned: always
   type: str
+  sample: rollout-20261206t163012-4711
 pool_id:
   description: Id of the pool.
   returned: always
   type: str
+  sample: pool-6u7f-9208f6425467bd764598f5f997f9091e
 status:
   description:
     - C(planned) (check mode), C(succeeded), C(succeeded_with_failures) (every node handled, some failed
@@ -367,6 +369,7 @@ status:
       (still cordoned; a rerun resumes them).
   returned: always
   type: str
+  sample: succeeded_with_failures
 plan:
   description: What the run does, or would do in check mode.
   returned: always
@@ -376,33 +379,89 @@ plan:
       description: Nodes to upgrade, in order (resumed nodes first).
       type: list
       elements: str
+      sample: [os-node-created-9orip, os-node-created-2aglf, os-node-created-hj9s6, os-node-created-64u6r, os-node-created-2aoym]
     canary:
       description: Canary nodes.
       type: list
       elements: str
+      sample: [os-node-created-9orip]
     max_unavailable:
       description: The resolved budget (a count).
       type: int
+      sample: 2
+    max_unavailable_per_node_pool:
+      description: The resolved budget per node pool (node pool name to count); empty without
+        O(max_unavailable_per_node_pool).
+      type: dict
+      sample: {modelarts.bm.npu.arm.8snt9b3.d-default: 2}
     expected_duration_seconds:
       description: Canary waves plus ceil(rest / max_unavailable), times O(expected_node_seconds).
       type: float
+      sample: 2700
+    expected_node_seconds:
+      description: The O(expected_node_seconds) the estimate used.
+      type: float
+      sample: 900
     nodes:
       description: Every selected node with its classification (pending, skipped and why, already, failed).
       type: list
       elements: dict
+      sample:
+        - name: os-node-created-9orip
+          kube_name: 192.168.0.5
+          node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
+          canary: true
+          result: pending
+          from_version: 7.1.0.9.220-23.0.6
+          to_version: null
+          start: null
+          end: null
+          duration: null
+        - name: os-node-created-re7mi
+          kube_name: 192.168.0.4
+          node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
+          canary: false
+          result: skipped
+          reason: cordoned by somebody else (modelarts.lite); it is left alone
+          from_version: 7.1.0.9.220-23.0.6
+          to_version: null
+          start: null
+          end: null
+          duration: null
     lock:
       description: The pool's Lease (holder, expiry) or null.
       type: dict
+      sample:
+        name: modelarts-lite-driver-rollout-pool-6u7f-9208f6425467bd764598f5f997f9091e
+        holder: rolling-driver-upgrade/rollout-20261206t112233-1024
+        renew_time: '2026-12-06T16:44:51.512345Z'
+        lease_duration_seconds: 300
+        expires_in: 212.4
+        expired: false
+        owner:
+          run-id: rollout-20261206t112233-1024
+          user: awx
+          host: awx-task-7c9d5
+          target: 7.5.0.5.220-24.1.0.3
     window:
       description: Whether the window is open and when it closes.
       type: dict
+      sample: {open: true, closes_at: "2026-12-07T06:00:00+08:00", seconds_left: 47520.0}
+    compatibility:
+      description:
+        - What the compatibility check found (C(firmware), C(driver), the C(hardware) models of the selected
+          nodes and the C(cann) versions checked); empty without O(compatibility).
+      type: dict
+      sample: {firmware: 7.5.0.5.220, driver: 24.1.0.3, hardware: [Snt9b], cann: ["8.0.0"]}
     blocking_pdbs:
       description: PodDisruptionBudgets that allow no disruption right now.
       type: list
       elements: str
+      sample: [default/web-pdb]
     job_aware:
       description: Whether nodes were grouped by job and super node (O(job_aware)).
       type: bool
+      sample: true
     groups:
       description:
         - The launch groups of more than one node, in order, each with its C(nodes), its multi-node
@@ -410,6 +469,16 @@ plan:
           and C(down_rounds), how many rounds of max_unavailable node upgrades its jobs stay down.
       type: list
       elements: dict
+      sample:
+        - nodes:
+          - os-node-created-64u6r
+          - os-node-created-2aoym
+          jobs:
+          - job: training/llm
+            nodes: 2
+            selected: 2
+          super_nodes: []
+          down_rounds: 1
 report:
   description: The outcome, per node and overall.
   returned: when the run started
@@ -418,29 +487,83 @@ report:
     status:
       description: Same as RV(status).
       type: str
+      sample: succeeded_with_failures
+    run_id:
+      description: Same as RV(run_id).
+      type: str
+      sample: rollout-20261206t163012-4711
+    pool_id:
+      description: Same as RV(pool_id).
+      type: str
+      sample: pool-6u7f-9208f6425467bd764598f5f997f9091e
+    target:
+      description: The driver version the run upgrades to (O(driver_version)).
+      type: str
+      sample: 7.5.0.5.220-24.1.0.3
+    started:
+      description: When the run started, UTC.
+      type: str
+      sample: "2026-12-06T16:45:24Z"
+    ended:
+      description: When the run ended, UTC.
+      type: str
+      sample: "2026-12-06T16:45:27Z"
+    max_unavailable:
+      description: The budget the run used (a count).
+      type: int
+      sample: 2
+    job_aware:
+      description: Whether nodes were grouped by job and super node (O(job_aware)).
+      type: bool
+      sample: true
     stop_reason:
       description: Why no more nodes were started, or null.
       type: str
+      sample: "the maintenance window 22:00-06:00 mon,tue,wed,thu,fri (Asia/Shanghai) is closed or closes within 900s"
     counts:
       description: Nodes per result (done, already, failed, parked, skipped, pending, in_flight).
       type: dict
+      sample: {done: 4, failed: 1}
     nodes:
       description: Per node the name, Kubernetes name, node pool, canary flag, result,
-        from_version, to_version, start, end, duration, evicted pods and reason.
+        from_version, to_version, start, end, duration, and when they apply C(evicted) (pods), C(reason) and
+        C(resumed) (the node was taken over from an earlier run).
       type: list
       elements: dict
+      sample:
+        - name: os-node-created-64u6r
+          kube_name: 192.168.0.2
+          node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
+          canary: false
+          result: done
+          from_version: 7.1.0.9.220-23.0.6
+          to_version: 7.5.0.5.220-24.1.0.3
+          start: '2026-12-06T16:45:25Z'
+          end: '2026-12-06T16:59:41Z'
+          duration: 856.2
+          evicted: [default/web-e6f33d250d-22w9s, training/llm-worker-0]
     elapsed_seconds:
       description: Wall time of the run.
       type: float
+      sample: 2043.6
+    node_seconds:
+      description: C(min), C(mean) and C(max) seconds of the upgraded nodes, each from its start to its end.
+      type: dict
+      returned: when a node was upgraded
+      sample: {min: 798.4, mean: 861.0, max: 934.7}
     physical_limit_seconds:
       description: ceil(upgraded / max_unavailable) x the mean node duration, the best any run could do.
       type: float
+      returned: when a node was upgraded
+      sample: 1722.0
     api_calls:
       description: Requests sent, by API and method.
       type: dict
+      sample: {kubernetes: {GET: 17, PATCH: 11, POST: 5, PUT: 1}, modelarts: {GET: 8, POST: 4}}
     modelarts_calls_per_upgraded_node:
       description: ModelArts requests of the run divided by the nodes upgraded.
       type: float
+      sample: 3.0
     job_interruptions:
       description:
         - Per job (C(namespace/name)), how many times this run interrupted it - a drain evicted a
@@ -460,6 +583,8 @@ summary:
   description: The report as text for people.
   returned: when the run started
   type: str
+  sample: "Rolling driver upgrade rollout-20261206t163012-4711 of pool pool-6u7f-9208f6425467bd764598f5f997f9091e
+    to 7.5.0.5.220-24.1.0.3: succeeded_with_failures\nNodes: done 4, failed 1\n..."
 report_file:
   description: The JSON report written to O(report_dir) (the text summary is next to it, ending in C(.txt)).
   returned: when O(report_dir) is set and the run started

@@ -62,27 +62,47 @@ EXAMPLES = r"""
 
 RETURN = r"""
 events:
-  description: The new journal events (each with C(time), C(event), C(msg) and, for node events, C(node)).
+  description:
+    - The new journal events, each with C(time), C(event) (C(begin), C(start), C(node), C(warning), C(end), ...)
+      and C(msg); node events add C(node), C(kube_name) and C(phase), the C(end) event adds C(status).
   returned: always
   type: list
   elements: dict
+  sample:
+    - time: '2026-12-06T16:45:25.112Z'
+      event: node
+      node: os-node-created-2aglf
+      kube_name: 192.168.0.6
+      phase: upgrading
+      msg: os-node-created-2aglf (192.168.0.6) drained (0 pod(s) evicted), driver upgrade to 7.5.0.5.220-24.1.0.3 started
 lines:
   description: The new events as one line of text each, or the current tally when nothing happened.
   returned: always
   type: list
   elements: str
+  sample: ["16:45:25 os-node-created-2aglf (192.168.0.6) drained (0 pod(s) evicted), driver upgrade to 7.5.0.5.220-24.1.0.3 started"]
 finished:
   description: True when the rollout has ended (or its process is gone).
   returned: always
   type: bool
+  sample: false
 status:
   description: The final status from the journal's last event, C(died) when the process vanished, else null.
   returned: always
   type: str
+  sample: succeeded_with_failures
 result:
-  description: The result of the rollout's async job (M(modelarts.lite.lite_rollout)'s return values).
+  description: The result of the rollout's async job (M(modelarts.lite.lite_rollout)'s return values; the sample
+    leaves out C(plan) and C(report)).
   returned: when finished, O(job_id) is set and the job wrote its result within a few seconds
   type: dict
+  sample:
+    run_id: rollout-20261206t163012-4711
+    pool_id: pool-6u7f-9208f6425467bd764598f5f997f9091e
+    status: succeeded_with_failures
+    changed: true
+    summary: "Rolling driver upgrade rollout-20261206t163012-4711 of pool pool-6u7f-9208f6425467bd764598f5f997f9091e
+      to 7.5.0.5.220-24.1.0.3: succeeded_with_failures\nNodes: done 4, failed 1\n..."
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule

@@ -122,9 +122,11 @@ server:
     id:
       description: Server ID.
       type: str
+      sample: 845ef312-e3ed-43df-93cf-e36780850e37
     name:
       description: Server name.
       type: str
+      sample: dev-01
     status:
       description: Status, for example C(RUNNING), C(STOPPED), C(ERROR), C(START_FAILED).
       type: str
@@ -132,46 +134,63 @@ server:
     category:
       description: C(SERVER), or C(HPS) for a super node server.
       type: str
+      sample: SERVER
     flavor:
       description: Server flavor.
       type: str
+      sample: modelarts.bm.npu.arm.8snt9b3.d
     server_type:
       description: C(BMS), C(ECS) or C(HPS).
       type: str
+      sample: BMS
     image_id:
       description: ID of the OS image it runs.
       type: str
+      sample: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a01
     image_name:
       description: Name of that image.
       type: str
+      sample: EulerOS-2.10-Arm-rc3-64bit-for-Snt9B-BareMetal-with-CANN7.0
     arch:
       description: C(ARM) or C(X86).
       type: str
+      sample: ARM
     key_pair_name:
-      description: Key pair for logging in.
+      description: Key pair for logging in (null for a server that logs in with a password).
       type: str
+      sample: kp-train
     private_ip:
       description: Private IP address.
       type: str
+      sample: 192.168.100.2
     volumes:
-      description: Disks (C(ROOT) is the system disk) with size in GB, EVS type and EVS ID.
+      description: Disks, each with C(type) (C(ROOT) is the system disk, C(DATA) a data volume), C(size) in GB,
+        C(evs_type) and C(evs_id).
       type: list
       elements: dict
+      sample:
+        - {type: ROOT, size: 200, evs_type: SSD, evs_id: d04edb9e-2051-49fd-bc22-782cf5d70811}
+        - {type: DATA, size: 500, evs_type: SSD, evs_id: bd7edeca-2db2-4774-9fb1-ffed4fb7d912}
     supernode_id:
-      description: ID of the super node it belongs to, if any.
+      description: ID of the super node it belongs to; null for a server outside a super node.
       type: str
+      sample: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
     supernode_name:
-      description: Name of that super node.
+      description: Name of that super node; null for a server outside a super node.
       type: str
+      sample: sn-train
     charging_mode:
-      description: Billing mode.
+      description: Billing mode, C(POST_PAID) (pay-per-use) or C(PRE_PAID) (yearly/monthly).
       type: str
+      sample: POST_PAID
     created_at:
       description: Creation time, epoch milliseconds.
       type: int
+      sample: 1796576736293
     updated_at:
       description: Last update, epoch milliseconds.
       type: int
+      sample: 1796614829055
 actions:
   description: What the module did (or would do in check mode), in order, for example C(sync), C(rename), C(stop).
   returned: always
@@ -183,6 +202,7 @@ repair_events:
   returned: always
   type: list
   elements: str
+  sample: [032e0acf-cb4e-4c04-a558-7190dfe0dde6]
 diff:
   description: ID, name, status and image before and after, when run with C(--diff).
   returned: when diff mode is on

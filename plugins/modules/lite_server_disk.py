@@ -67,49 +67,50 @@ disks:
   returned: always
   type: list
   elements: dict
-  sample:
-    - server_id: 5f1c0c3e-8d7a-4b59-a4ce-2f0d3c1e9a77
-      server_name: dev-01
-      volume_id: 0b4e7f5c-1b2d-4a11-9c2e-6a7d8e9f0a12
-      previous_size: 200
-      size: 300
-      prepaid: false
-      changed: true
-      job_id: 4010b39b71fe4bc88ff4ee9c1bdcbd7d
   contains:
     server_id:
       description: Server ID.
       type: str
+      sample: 845ef312-e3ed-43df-93cf-e36780850e37
     server_name:
       description: Server name.
       type: str
+      sample: dev-01
     volume_id:
       description: EVS ID of its system disk.
       type: str
+      sample: d04edb9e-2051-49fd-bc22-782cf5d70811
     previous_size:
       description: Size before, in GB.
       type: int
+      sample: 200
     size:
       description: Size after (in check mode, as it would be), in GB.
       type: int
+      sample: 300
     prepaid:
       description: Whether the disk is billed yearly/monthly (EVS C(metadata.orderID)).
       type: bool
+      sample: false
     changed:
       description: Whether this disk grows.
       type: bool
+      sample: true
     job_id:
-      description: The EVS job of a pay-per-use expansion.
+      description: The EVS job of a pay-per-use expansion (null for a yearly/monthly disk).
       type: str
-      returned: when a pay-per-use disk was grown
+      returned: when the disk was grown (not in check mode)
+      sample: 8fa98074925a4e68a59d76891d65415d
     order_id:
-      description: The order of a yearly/monthly expansion.
+      description: The order of a yearly/monthly expansion (null for a pay-per-use disk).
       type: str
-      returned: when a yearly/monthly disk was grown
+      returned: when the disk was grown (not in check mode)
+      sample: CS3F0C9A7B61D24E8FA1C5
 in_progress:
   description: True when O(wait=false) returned before the disks had grown.
-  returned: when a disk was grown
+  returned: when a disk was grown (not in check mode)
   type: bool
+  sample: false
 diff:
   description: Size per server name before and after, when run with C(--diff).
   returned: when diff mode is on

@@ -36,16 +36,11 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  stop_if_running:
-    description:
-      - Stop a C(RUNNING) server first instead of refusing. The module always waits for the stop, even with
-        O(wait=false), because IMS needs a stopped server.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
+  - modelarts.lite.servers.stop_first
   - modelarts.lite.attributes
 attributes:
   check_mode:
@@ -85,52 +80,54 @@ image:
   description: The private image (in check mode, as it would be, without an ID). Empty when absent.
   returned: always
   type: dict
-  sample:
-    id: 3b8f7d6c-2a1e-4f5d-9c8b-7a6e5d4c3b2a
-    name: golden-cann8-2026-12
-    status: active
-    min_disk: 200
-    visibility: private
-    source: 9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d
-    description: CANN 8.0 and our training stack
-    created_at: "2026-12-06T13:50:00Z"
   contains:
     id:
-      description: IMS image ID, for O(modelarts.lite.lite_server_os#module:image).
+      description: IMS image ID, for O(modelarts.lite.lite_server_os#module:image). Null in check mode, before it is made.
       type: str
+      sample: 3d798e31-30ae-403c-9b71-6d272c02143f
     name:
       description: Image name.
       type: str
+      sample: golden-cann8-2026-12
     status:
       description: IMS status (C(saving) while it is made, then C(active)).
       type: str
+      sample: active
     min_disk:
-      description: Smallest system disk it boots from, in GB.
+      description: Smallest system disk it boots from, in GB (the source server's system disk size).
       type: int
+      sample: 300
     visibility:
       description: C(private).
       type: str
+      sample: private
     source:
-      description: The C(cloud_server.id) it was made from.
+      description: The C(cloud_server.id) of the server it was made from (the ECS or BMS behind the Lite Server).
       type: str
+      sample: f5c8ed59-4480-418d-ab80-d5d6a81afcdd
     description:
       description: Image description.
       type: str
+      sample: CANN 8.0 and our training stack
     created_at:
-      description: Creation time.
+      description: Creation time, ISO 8601 UTC as IMS reports it. Null in check mode.
       type: str
+      sample: "2026-12-07T14:03:19Z"
 stopped_server:
   description: Whether the server was (or in check mode would be) stopped first.
   returned: when an image is made
   type: bool
+  sample: false
 job_id:
   description: The IMS job that made the image.
-  returned: when an image is made
+  returned: when an image is made (not in check mode)
   type: str
+  sample: e9bf30a046734e8dba5e02db8e723402
 in_progress:
   description: True when O(wait=false) returned before the image was ready.
-  returned: when an image is made
+  returned: when an image is made (not in check mode)
   type: bool
+  sample: false
 diff:
   description: The image name before and after, when run with C(--diff).
   returned: when diff mode is on

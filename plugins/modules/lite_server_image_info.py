@@ -37,14 +37,14 @@ images:
   type: list
   elements: dict
   sample:
-    - id: 3b8f7d6c-2a1e-4f5d-9c8b-7a6e5d4c3b2a
+    - id: 3d798e31-30ae-403c-9b71-6d272c02143f
       name: golden-cann8-2026-12
       status: active
-      min_disk: 200
+      min_disk: 300
       visibility: private
-      source: 9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d
+      source: f5c8ed59-4480-418d-ab80-d5d6a81afcdd
       description: CANN 8.0 and our training stack
-      created_at: "2026-12-06T13:50:00Z"
+      created_at: "2026-12-07T14:03:19Z"
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.arg_specs import neighbour_spec

@@ -52,25 +52,12 @@ options:
     description:
       - Root password for the new system, instead of a key pair. Not for super node servers.
     type: str
-  user_data:
-    description:
-      - Script run at first boot of the new system, as plain text (the module base64-encodes it). At most 32 KiB.
-    type: str
-  allow_erase_system_disk:
-    description:
-      - Opt in to erasing the system disk. Required for every switch or reset that runs.
-    type: bool
-    default: false
-  stop_if_running:
-    description:
-      - Stop a C(RUNNING) server first instead of refusing. The module always waits for the stop to finish,
-        even with O(wait=false), because the OS change needs a stopped server.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
+  - modelarts.lite.servers.stop_first
+  - modelarts.lite.servers.os_install
   - modelarts.lite.attributes
 attributes:
   check_mode:
@@ -108,29 +95,31 @@ EXAMPLES = r"""
 
 RETURN = r"""
 server:
-  description: The server after the change (in check mode, as it would be), as M(modelarts.lite.lite_server) returns it.
+  description:
+    - The server after the change (in check mode, as it would be), as M(modelarts.lite.lite_server) returns it
+      (see there for each key). C(image_id) and C(image_name) name the image it runs now.
   returned: always
   type: dict
-  contains:
-    id:
-      description: Server ID.
-      type: str
-    name:
-      description: Server name.
-      type: str
-    status:
-      description: Status.
-      type: str
-    image_id:
-      description: ID of the image it runs.
-      type: str
-    image_name:
-      description: Name of that image.
-      type: str
+  sample:
+    id: 032e0acf-cb4e-4c04-a558-7190dfe0dde6
+    name: dev-02
+    status: RUNNING
+    category: SERVER
+    flavor: modelarts.bm.npu.arm.8snt9b3.d
+    server_type: BMS
+    image_id: 3d798e31-30ae-403c-9b71-6d272c02143f
+    image_name: golden-cann8-2026-12
+    arch: ARM
+    key_pair_name: kp-train
+    private_ip: 192.168.100.3
     volumes:
-      description: Disks with type, size, EVS type and ID.
-      type: list
-      elements: dict
+      - {type: ROOT, size: 200, evs_type: SSD, evs_id: a1b63699-a7c9-48c9-81d8-d90ebeaf6b52}
+      - {type: DATA, size: 500, evs_type: SSD, evs_id: d387a3f2-176b-4acb-bceb-94119b134419}
+    supernode_id: null
+    supernode_name: null
+    charging_mode: POST_PAID
+    created_at: 1796576736500
+    updated_at: 1796711966927
 os_change:
   description: What the OS change erases and installs. Empty when nothing changes.
   returned: always
@@ -139,29 +128,37 @@ os_change:
     operation:
       description: C(switch) or C(reset).
       type: str
+      sample: switch
     server_id:
       description: Server ID.
       type: str
+      sample: 032e0acf-cb4e-4c04-a558-7190dfe0dde6
     server_name:
       description: Server name.
       type: str
+      sample: dev-02
     from_image:
       description: C(id) and C(name) of the image before.
       type: dict
+      sample: {id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a01, name: EulerOS-2.10-Arm-rc3-64bit-for-Snt9B-BareMetal-with-CANN7.0}
     to_image:
       description: C(id) and C(name) of the image after.
       type: dict
+      sample: {id: 3d798e31-30ae-403c-9b71-6d272c02143f, name: golden-cann8-2026-12}
     erased_volumes:
-      description: The system disk that is erased (type, size, EVS type and ID).
+      description: The system disk that is erased (C(type), C(size) in GB, C(evs_type) and C(evs_id)).
       type: list
       elements: dict
+      sample: [{type: ROOT, size: 200, evs_type: SSD, evs_id: a1b63699-a7c9-48c9-81d8-d90ebeaf6b52}]
     kept_volumes:
-      description: Data volumes that are kept.
+      description: Data volumes that are kept, in the same shape.
       type: list
       elements: dict
+      sample: [{type: DATA, size: 500, evs_type: SSD, evs_id: d387a3f2-176b-4acb-bceb-94119b134419}]
     stops_server:
-      description: Whether the server is stopped first.
+      description: Whether the server is stopped first, because it is C(RUNNING) (which needs O(stop_if_running=true)).
       type: bool
+      sample: false
 diff:
   description: Server ID, name and image before and after, when run with C(--diff).
   returned: when diff mode is on

@@ -18,11 +18,6 @@ description:
   - Idempotent. A super node whose servers all run the image is left alone (no request).
   - After the change every server is C(RUNNING) with the new image.
 options:
-  name:
-    description:
-      - Name or ID of the super node.
-    type: str
-    required: true
   image:
     description:
       - Image ID or name, one the service offers for the servers' flavor, or the ID of a private IMS image made
@@ -34,25 +29,13 @@ options:
       - Key pair for logging in to the new system. Defaults to the key pair the servers use now. Super node servers
         log in with a key pair only.
     type: str
-  user_data:
-    description:
-      - Script run at first boot, as plain text (the module base64-encodes it). At most 32 KiB.
-    type: str
-  allow_erase_system_disk:
-    description:
-      - Opt in to erasing the system disk of every server. Required on every run that switches.
-    type: bool
-    default: false
-  stop_if_running:
-    description:
-      - Stop the super node first instead of refusing. The module always waits for the stop, even with
-        O(wait=false), because the OS change needs stopped servers.
-    type: bool
-    default: false
 extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
+  - modelarts.lite.servers.supernode
+  - modelarts.lite.servers.stop_first
+  - modelarts.lite.servers.os_install
   - modelarts.lite.attributes
 attributes:
   check_mode:
@@ -86,38 +69,61 @@ supernode:
   description: The super node and its servers after the change (in check mode, as they would be).
   returned: always
   type: dict
-  sample:
-    id: 0f2b5c1e-6a3d-4c1b-9e2f-7a8b9c0d1e2f
-    name: sn-train
-    status: ACTIVE
-    servers:
-      - name: sn-train-1
-        status: RUNNING
-        image_id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a06
   contains:
     id:
-      description: Super node ID.
+      description: Super node (hyperinstance) ID.
       type: str
+      sample: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
     name:
       description: Super node name.
       type: str
+      sample: sn-train
     status:
-      description: Super node status.
+      description: Super node status, for example C(ACTIVE), C(PROVISIONING), C(REIMAGING), C(ERROR).
       type: str
+      sample: ACTIVE
     servers:
-      description: Its servers, as M(modelarts.lite.lite_server_info) describes them.
+      description: Its servers, each as M(modelarts.lite.lite_server) returns C(server).
       type: list
       elements: dict
+      sample:
+        - id: 0f42b0a7-7478-4a3f-ab8d-feb5f25c631a
+          name: sn-train-1
+          status: RUNNING
+          category: HPS
+          flavor: modelarts.hps.npu.arm.16snt9b23.d
+          server_type: HPS
+          image_id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a05
+          image_name: HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0
+          arch: ARM
+          key_pair_name: kp-train
+          private_ip: 192.168.100.4
+          volumes: [{type: ROOT, size: 200, evs_type: SSD, evs_id: ba32e63b-e94d-4d77-a5fb-d8b07a0bb3c9}]
+          supernode_id: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
+          supernode_name: sn-train
+          charging_mode: POST_PAID
+          created_at: 1796745337755
+          updated_at: 1796745337755
 os_changes:
   description: Per server, what the change erases and installs, as M(modelarts.lite.lite_server_os) returns it
     in C(os_change). Empty when nothing changes.
   returned: always
   type: list
   elements: dict
+  sample:
+    - operation: switch
+      server_id: 0f42b0a7-7478-4a3f-ab8d-feb5f25c631a
+      server_name: sn-train-1
+      from_image: {id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a05, name: HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0}
+      to_image: {id: 3d798e31-30ae-403c-9b71-6d272c02143f, name: golden-cann8-2026-12}
+      erased_volumes: [{type: ROOT, size: 200, evs_type: SSD, evs_id: ba32e63b-e94d-4d77-a5fb-d8b07a0bb3c9}]
+      kept_volumes: []
+      stops_server: false
 in_progress:
   description: True when O(wait=false) returned before the servers ran the new image.
-  returned: when changed
+  returned: when changed, except in check mode
   type: bool
+  sample: false
 diff:
   description: Image ID per server name before and after, when run with C(--diff).
   returned: when diff mode is on

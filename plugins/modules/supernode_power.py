@@ -16,11 +16,6 @@ description:
   - Servers in a transitional status (for example C(STOPPING)) are waited out first when O(wait=true).
   - Stopping ends everything running on the servers.
 options:
-  name:
-    description:
-      - Name or ID of the super node.
-    type: str
-    required: true
   state:
     description:
       - V(running) starts the servers that are stopped. V(stopped) stops the servers that run.
@@ -30,6 +25,7 @@ options:
 extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.wait
+  - modelarts.lite.servers.supernode
   - modelarts.lite.attributes
 attributes:
   check_mode:
@@ -58,28 +54,41 @@ supernode:
   description: The super node and its servers after the change (in check mode, as they would be).
   returned: always
   type: dict
-  sample:
-    id: 0f2b5c1e-6a3d-4c1b-9e2f-7a8b9c0d1e2f
-    name: sn-train
-    status: ACTIVE
-    servers:
-      - id: 5f1c0c3e-8d7a-4b59-a4ce-2f0d3c1e9a77
-        name: sn-train-1
-        status: STOPPED
   contains:
     id:
-      description: Super node ID.
+      description: Super node (hyperinstance) ID.
       type: str
+      sample: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
     name:
       description: Super node name.
       type: str
+      sample: sn-train
     status:
-      description: Super node status.
+      description: Super node status, for example C(ACTIVE), C(PROVISIONING), C(REIMAGING), C(ERROR).
       type: str
+      sample: ACTIVE
     servers:
-      description: Its servers, as M(modelarts.lite.lite_server_info) describes them.
+      description: Its servers, each as M(modelarts.lite.lite_server) returns C(server).
       type: list
       elements: dict
+      sample:
+        - id: 0f42b0a7-7478-4a3f-ab8d-feb5f25c631a
+          name: sn-train-1
+          status: RUNNING
+          category: HPS
+          flavor: modelarts.hps.npu.arm.16snt9b23.d
+          server_type: HPS
+          image_id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a05
+          image_name: HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0
+          arch: ARM
+          key_pair_name: kp-train
+          private_ip: 192.168.100.4
+          volumes: [{type: ROOT, size: 200, evs_type: SSD, evs_id: ba32e63b-e94d-4d77-a5fb-d8b07a0bb3c9}]
+          supernode_id: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
+          supernode_name: sn-train
+          charging_mode: POST_PAID
+          created_at: 1796745337755
+          updated_at: 1796745337755
 actions:
   description: The super node call made (or that would be made in check mode), C(start) or C(stop).
   returned: always
@@ -88,8 +97,9 @@ actions:
   sample: [stop]
 in_progress:
   description: True when O(wait=false) returned before every server reached the state.
-  returned: when changed
+  returned: when changed, except in check mode
   type: bool
+  sample: false
 diff:
   description: Status per server name before and after, when run with C(--diff).
   returned: when diff mode is on

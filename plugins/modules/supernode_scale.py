@@ -22,11 +22,6 @@ description:
     passes.
   - Idempotent. A super node that already has the wanted servers is left alone.
 options:
-  name:
-    description:
-      - Name or ID of the super node.
-    type: str
-    required: true
   count:
     description:
       - Wanted number of servers, at least 1. Servers being deleted do not count.
@@ -73,6 +68,7 @@ extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.neighbour_endpoints
   - modelarts.lite.wait
+  - modelarts.lite.servers.supernode
   - modelarts.lite.attributes
 attributes:
   check_mode:
@@ -113,36 +109,77 @@ supernode:
     id:
       description: Super node (hyperinstance) ID.
       type: str
+      sample: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
     name:
-      description: Name.
+      description: Super node name.
       type: str
+      sample: sn-train
     status:
-      description: C(ACTIVE), C(PROVISIONING), C(REIMAGING), C(ERROR), ...
+      description: Super node status, for example C(ACTIVE), C(PROVISIONING), C(REIMAGING), C(ERROR).
       type: str
+      sample: ACTIVE
     flavor:
-      description: Flavor of its servers.
+      description: Flavor of its servers (a super node keeps one).
       type: str
+      sample: modelarts.hps.npu.arm.16snt9b23.d
     server_count:
       description: Servers that are not being deleted.
       type: int
-    servers:
-      description: Its servers, as M(modelarts.lite.lite_server) returns C(server).
-      type: list
-      elements: dict
+      sample: 3
     system_disk_sizes:
       description: Distinct system disk sizes (GB) of its servers.
       type: list
       elements: int
+      sample: [200]
     hps_cluster_id:
       description: ID of its HPS cluster.
       type: str
+      sample: 371baa28-ef17-4e9a-8474-6d054898c479
     created_at:
       description: Creation time, epoch milliseconds.
       type: int
+      sample: 1796745337545
+    servers:
+      description: Its servers, each as M(modelarts.lite.lite_server) returns C(server).
+      type: list
+      elements: dict
+      sample:
+        - id: 0f42b0a7-7478-4a3f-ab8d-feb5f25c631a
+          name: sn-train-1
+          status: RUNNING
+          category: HPS
+          flavor: modelarts.hps.npu.arm.16snt9b23.d
+          server_type: HPS
+          image_id: 6d1f3c2a-0b1e-4c55-9a61-5b2c8f0e1a05
+          image_name: HCE2.0-Arm-64bit-for-Snt9B23-HPS-with-CANN8.0
+          arch: ARM
+          key_pair_name: kp-train
+          private_ip: 192.168.100.4
+          volumes: [{type: ROOT, size: 200, evs_type: SSD, evs_id: ba32e63b-e94d-4d77-a5fb-d8b07a0bb3c9}]
+          supernode_id: 3cd88c12-98c5-475c-82bd-f7a2e09f285c
+          supernode_name: sn-train
+          charging_mode: POST_PAID
+          created_at: 1796745337755
+          updated_at: 1796745337755
 plan:
-  description: C(add) (number of servers), C(remove) (id and name of each) and C(stop_jobs) (job IDs).
+  description: What the run changes (or would change in check mode).
   returned: always
   type: dict
+  contains:
+    add:
+      description: How many servers are added.
+      type: int
+      sample: 1
+    remove:
+      description: The servers removed, each with C(id) and C(name).
+      type: list
+      elements: dict
+      sample: [{id: 0f42b0a7-7478-4a3f-ab8d-feb5f25c631a, name: sn-train-3}]
+    stop_jobs:
+      description: IDs of the dev-server jobs deleted first (O(stop_running_jobs=true)).
+      type: list
+      elements: str
+      sample: [b6f0c1e2-4d3a-4f8e-9a7b-2c1d0e9f8a76]
 diff:
   description: Server count, flavor and system disk sizes before and after, when run with C(--diff).
   returned: when diff mode is on
