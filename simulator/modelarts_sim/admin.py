@@ -1,7 +1,7 @@
 """The simulator's admin API under /_sim (bearer admin_token; /_sim/health is open)."""
 import hmac
 
-from .cloud import ApiError
+from .cloud_base import ApiError
 from .faults import FaultRuleError
 from .httpcore import Response
 

@@ -15,7 +15,7 @@ import math
 from datetime import datetime, timezone
 
 from . import devserver_catalog as catalog
-from .cloud import ApiError, ms
+from .cloud_base import ApiError, ms
 from .world import iso
 
 START_SECONDS = 120

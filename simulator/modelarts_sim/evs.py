@@ -12,7 +12,7 @@ ACTIVE, PAUSED, SUSPENDED or SHUTOFF (a Lite Server RUNNING or STOPPED); one exp
 A yearly/monthly disk (`metadata.orderID`) answers `order_id`: with `bssParam.isAutoPay: "true"` the
 order is paid and the disk grows, without it the order waits for payment and nothing changes.
 """
-from .cloud import ApiError
+from .cloud_base import ApiError
 from .neighbours import NeighbourApi
 from .world import iso
 

@@ -15,7 +15,7 @@ unique names; the collection is idempotent by name and refuses an ambiguous one.
 import re
 
 from . import devserver_catalog as catalog
-from .cloud import ApiError
+from .cloud_base import ApiError
 from .neighbours import NeighbourApi
 from .world import iso
 

@@ -9,7 +9,7 @@ import time
 from urllib.parse import unquote
 
 from . import catalog, signing
-from .cloud import ApiError, bad_request
+from .cloud_base import ApiError, bad_request
 from .httpcore import Response
 from .samples import ResponseSamples
 

@@ -9,7 +9,7 @@ must be this account's project, `*` captures an id.
 import json
 from urllib.parse import unquote
 
-from .cloud import ApiError
+from .cloud_base import ApiError
 from .httpcore import Response
 from .samples import ResponseSamples
 
