@@ -311,7 +311,7 @@ pool:
     order_name:
       description: Name of the last order (create or scale) the service placed for this pool.
       type: str
-      sample: CS2611230815ABCDE
+      sample: order.train-a-thl6v
 diff:
   description: The pool before and after, with C(--diff).
   returned: when diff mode is on

@@ -58,6 +58,10 @@ pools:
       description: Display name.
       type: str
       sample: train-a
+    description:
+      description: Description.
+      type: str
+      sample: Training pool of the LLM team
     phase:
       description: C(status.phase).
       type: str
@@ -81,6 +85,31 @@ pools:
       description: Resource tags.
       type: dict
       sample: {team: llm}
+    scope:
+      description: Job types the pool accepts.
+      type: list
+      elements: str
+      sample: [Train]
+    vpc_id:
+      description: VPC of the pool.
+      type: str
+      sample: 2f6a8b5e-4c1d-4e7a-9b3c-0d5e6f7a8b9c
+    subnet_id:
+      description: Subnet of the pool.
+      type: str
+      sample: 7c1e2d3f-5a6b-4c7d-8e9f-0a1b2c3d4e5f
+    driver_state:
+      description: C(status.driver.npu.state), for example C(Running) or C(Upgrading).
+      type: str
+      sample: Running
+    order_name:
+      description: Name of the last order (create or scale) the service placed for this pool.
+      type: str
+      sample: order.train-a-thl6v
+    created_at:
+      description: Creation time (RFC 3339).
+      type: str
+      sample: "2026-12-07T06:23:45Z"
 """
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
