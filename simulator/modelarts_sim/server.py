@@ -28,6 +28,30 @@ from .signing import parse_query
 from .world import World
 
 MUTATING = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def modelarts_fault(api, rule, request_id):
+    """A throttle, error or refuse fault as ModelArts (and its API gateway) answers it."""
+    if rule["kind"] == "throttle":
+        response = error_response(429, "APIG.0308", "The throttling threshold has been reached: policy user "
+                                  "over ratelimit,limit:60,time:1 minute", request_id)
+        response.headers["Retry-After"] = str(rule["retry_after"])
+        return response
+    if rule["kind"] == "refuse":
+        return error_response(rule["status"], rule["error_code"], rule["error_msg"], request_id)
+    return error_response(rule["status"], "ModelArts.5000", "System error. Please try again later.", request_id)
+
+
+def neighbour_fault(service, rule, request_id):
+    """A throttle or error fault as EVS or IMS answers it (refusals are ModelArts-only, faults.py)."""
+    if rule["kind"] == "throttle":
+        response = neighbour_error(429, "APIG.0308", "The throttling threshold has been reached.", request_id)
+        response.headers["Retry-After"] = str(rule["retry_after"])
+        return response
+    return neighbour_error(rule["status"], "%s.0500" % service.upper(), "System error. Please try again later.",
+                           request_id)
+
+
 # Services with their own port (and endpoint in env.json), beside the main one.
 NEIGHBOURS = ("evs", "ims")
 KUBE_MODULE = "modelarts_sim.kube.app"
@@ -219,27 +243,10 @@ class Simulator:
         if api == "admin":
             return self.admin.handle(request)
         self.world.count(api, request.method)
-        fault_api = "k8s" if api == "k8s" else "modelarts"
-        clock_skew = 0.0
-        response = None
-        for rule in self.world.faults.for_request(fault_api, request.method, request.path):
-            self.world.count("faults", rule["kind"])
-            if rule["kind"] == "latency":
-                time.sleep(rule["seconds"])
-            elif rule["kind"] == "clock_skew":
-                clock_skew += rule["seconds"]
-            elif rule["kind"] == "throttle":
-                response = error_response(429, "APIG.0308", "The throttling threshold has been reached: policy user "
-                                          "over ratelimit,limit:60,time:1 minute", request.request_id)
-                response.headers["Retry-After"] = str(rule["retry_after"])
-            elif rule["kind"] == "error":
-                response = error_response(rule["status"], "ModelArts.5000", "System error. Please try again later.",
-                                          request.request_id)
-            elif rule["kind"] == "refuse":
-                response = error_response(rule["status"], rule["error_code"], rule["error_msg"], request.request_id)
-            elif rule["kind"] == "reset":
-                self._audit(api, request, None, handled_by_kube=False)
-                return None
+        response, clock_skew, reset = self._faults("k8s" if api == "k8s" else "modelarts", request, modelarts_fault)
+        if reset:
+            self._audit(api, request, None, handled_by_kube=False)
+            return None
         if response is None:
             if api == "k8s":
                 response = self._kube(request)
@@ -249,28 +256,31 @@ class Simulator:
         self._audit(api, request, response.status, handled_by_kube=False)
         return response
 
-    def _respond_neighbour(self, service, request):
-        """EVS or IMS on its own port: counters, faults and audit under the service's own api name."""
-        self.world.count(service, request.method)
-        clock_skew = 0.0
-        response = None
-        for rule in self.world.faults.for_request(service, request.method, request.path):
+    def _faults(self, api, request, answer):
+        """The fault rules matching a request, in order: latency sleeps, clock skew adds up, reset
+        drops the connection, and throttle, error and refuse answer in the service's own error
+        shape (`answer`). Returns (the fault's response or None, clock skew, reset)."""
+        clock_skew, response = 0.0, None
+        for rule in self.world.faults.for_request(api, request.method, request.path):
             self.world.count("faults", rule["kind"])
             if rule["kind"] == "latency":
                 time.sleep(rule["seconds"])
             elif rule["kind"] == "clock_skew":
                 clock_skew += rule["seconds"]
-            elif rule["kind"] == "throttle":
-                response = neighbour_error(429, "APIG.0308", "The throttling threshold has been reached.",
-                                           request.request_id)
-                response.headers["Retry-After"] = str(rule["retry_after"])
-            elif rule["kind"] == "error":
-                response = neighbour_error(rule["status"], "%s.0500" % service.upper(), "System error. Please try "
-                                           "again later.", request.request_id)
             elif rule["kind"] == "reset":
-                if request.method in MUTATING:
-                    self.world.audit(service, request, None)
-                return None
+                return None, clock_skew, True
+            else:
+                response = answer(api, rule, request.request_id)
+        return response, clock_skew, False
+
+    def _respond_neighbour(self, service, request):
+        """EVS or IMS on its own port: counters, faults and audit under the service's own api name."""
+        self.world.count(service, request.method)
+        response, clock_skew, reset = self._faults(service, request, neighbour_fault)
+        if reset:
+            if request.method in MUTATING:
+                self.world.audit(service, request, None)
+            return None
         if response is None:
             response = getattr(self, service).handle(request, clock_skew=clock_skew)
         if request.method in MUTATING:
