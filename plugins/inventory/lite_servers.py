@@ -12,7 +12,7 @@ description:
   - One host per Lite Server (dev server) of the project, from C(GET /v1/{project_id}/dev-servers).
   - Servers of a super node are grouped per super node, so a play can target one super node's servers.
   - Built-in groups C(lite_servers) (every host), C(supernode_<name>), C(flavor_<flavor>),
-    C(status_<status>) (lower case) and C(az_<zone>) when the service reports a server's zone.
+    C(status_<status>) (lower case) and C(az_<zone>) (with O(availability_zones=true)).
     Group names are sanitised like every constructed group.
   - Uses a YAML configuration file whose name ends with C(lite_servers.yml) or C(lite_servers.yaml).
   - Takes the same credential options and environment variables as the modules.
@@ -67,9 +67,25 @@ options:
     type: str
     choices: [private_ip, public_ip, none]
     default: private_ip
+  availability_zones:
+    description:
+      - >-
+        Put each server in its availability zone: C(lite_server_availability_zone) and an C(az_<zone>) group. The
+        server record has no zone, so the plugin asks EVS once (C(GET /v2/{project_id}/cloudvolumes/detail), pages
+        of 1000) for the zone of the server's system disk, which is the server's zone (an EVS disk attaches only to a
+        server in its own zone). Needs EVS read permission.
+    type: bool
+    default: false
+  evs_endpoint:
+    description:
+      - Elastic Volume Service (EVS) endpoint, for O(availability_zones=true).
+      - Defaults to C(https://evs.{region}.myhuaweicloud.com).
+    type: str
+    env:
+      - name: MODELARTS_LITE_EVS_ENDPOINT
 notes:
   - The Lite Server record has no public IP (EIPs are a separate call, see O(ansible_host_address)) and no
-    availability zone, so C(lite_server_availability_zone) and the C(az_<zone>) groups stay empty on Huawei Cloud.
+    availability zone (the zone comes from EVS, see O(availability_zones)).
   - Hostvars (prefix C(lite_server_)) are C(id), C(name), C(status), C(flavor), C(category),
     C(private_ip), C(public_ip) (with O(ansible_host_address=public_ip) only), C(image_id), C(image_name), C(arch), C(server_type), C(cloud_server_id),
     C(super_node) and C(super_node_id) (empty for standalone servers), C(availability_zone),
@@ -97,22 +113,26 @@ cache_connection: ~/.cache/modelarts-lite-inventory
 cache_timeout: 600
 """
 
-from ansible_collections.modelarts.lite.plugins.module_utils.hosts import ALL_SERVERS_GROUP, builtin_groups, select
+from ansible_collections.modelarts.lite.plugins.module_utils.hosts import ALL_SERVERS_GROUP, builtin_groups, place_in_zones, select
 from ansible_collections.modelarts.lite.plugins.plugin_utils.inventory import LiteInventory
 
 
 class InventoryModule(LiteInventory):
     NAME = "modelarts.lite.lite_servers"
     ALL_GROUP = ALL_SERVERS_GROUP
+    EXTRA_CLIENT_OPTIONS = ("evs_endpoint",)
 
     def _selected(self, servers):
         return select(servers, self.get_option("statuses"), self.get_option("flavors"), self.get_option("super_nodes"),
                       self.get_option("name_pattern"))
 
     def fetch(self, cloud):
+        from ansible_collections.modelarts.lite.plugins.module_utils.cloud.evs import list_volumes
         from ansible_collections.modelarts.lite.plugins.module_utils.cloud.servers import list_public_ips, list_servers
 
         servers = list_servers(cloud)
+        if self.get_option("availability_zones"):
+            place_in_zones(servers, list_volumes(cloud))
         if self.get_option("ansible_host_address") == "public_ip":
             kept = {hostvars["lite_server_id"] for hostvars in self._selected(servers)}
             for server in servers:

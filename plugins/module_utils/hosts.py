@@ -14,8 +14,9 @@ ALL_SERVERS_GROUP = "lite_servers"
 
 
 def server_vars(server):
-    """The hostvars of one server record (reference 7.1), flat and prefixed. ``public_ips`` is not part of the
-    record: the lite_servers inventory adds GET .../publicips's answer there when it was asked for EIPs."""
+    """The hostvars of one server record (reference 7.1), flat and prefixed. ``public_ips`` and
+    ``availability_zone`` are not part of the record: the lite_servers inventory adds them when asked
+    (GET .../publicips's answer; place_in_zones)."""
     image = server.get("image") or {}
     cloud_server = server.get("cloud_server") or {}
     hps = server.get("server_hps") or {}
@@ -41,6 +42,16 @@ def server_vars(server):
         "lite_server_vpc_id": server.get("vpc_id"),
         "lite_server_subnet_id": server.get("subnet_id"),
     }
+
+
+def place_in_zones(servers, volumes):
+    """Set each server's ``availability_zone`` to its disks' zone (EVS volumes); the system disk decides. An EVS
+    disk attaches only to a server in its own zone, and the server record itself has no zone."""
+    zones = {v.get("id"): v.get("availability_zone") for v in volumes}
+    for server in servers:
+        disks = sorted(server.get("volumes") or [], key=lambda v: v.get("type") != "ROOT")
+        server["availability_zone"] = next((zones[d["evs_id"]] for d in disks if zones.get(d.get("evs_id"))), "")
+    return servers
 
 
 def select(servers, statuses=(), flavors=(), super_nodes=(), name_pattern=None):

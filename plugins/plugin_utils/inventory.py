@@ -23,6 +23,8 @@ class LiteInventory(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = None
     ALL_GROUP = None
+    # Client options beyond the credentials (auth_spec), for a plugin that also calls a neighbouring service.
+    EXTRA_CLIENT_OPTIONS = ()
 
     @property
     def short_name(self):
@@ -43,7 +45,8 @@ class LiteInventory(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError("the %s inventory needs the Python library requests" % self.NAME)
         cloud = None
         try:
-            cloud = client.CloudClient(**client_options({name: self.get_option(name) for name in auth_spec()}))
+            names = tuple(auth_spec()) + self.EXTRA_CLIENT_OPTIONS
+            cloud = client.CloudClient(**client_options({name: self.get_option(name) for name in names}))
             return self.fetch(cloud)
         except LiteError as err:
             raise AnsibleError("%s: %s" % (self.NAME, err)) from None

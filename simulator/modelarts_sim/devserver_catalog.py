@@ -3,6 +3,9 @@
 Names follow the vendor's shapes; the catalogue itself is made up for the simulator.
 """
 
+# Where servers are placed unless seeded elsewhere (seed availability_zone); EVS reports it on their disks.
+DEFAULT_AZ = "cn-north-4a"
+
 # flavor -> facts. server_type BMS = a bare-metal Lite Server, HPS = a super node sub-server.
 SERVER_FLAVORS = {
     "modelarts.bm.npu.arm.8snt9b3.d": {"server_type": "BMS", "arch": "ARM", "chip": "snt9b", "npu": 8,
@@ -80,6 +83,6 @@ def flavor_view(name):
             "specification": "%d x Ascend %s" % (flavor["npu"], flavor["chip"]) if flavor["npu"] else "8 vCPUs 32 GiB",
             "arch": flavor["arch"], "server_type": flavor["server_type"], "charging_mode": "POST_PAID",
             "sku_code": name, "roce_num": 8 if flavor["npu"] else 0, "count": 0 if flavor["sold_out"] else 16,
-            "status": "normal", "is_sold_out": flavor["sold_out"], "availability_zone": "cn-north-4a",
+            "status": "normal", "is_sold_out": flavor["sold_out"], "availability_zone": DEFAULT_AZ,
             "server_flavors": [{"name": name}],
-            "availability_zones": [{"id": "cn-north-4a", "is_sold_out": flavor["sold_out"]}]}
+            "availability_zones": [{"id": DEFAULT_AZ, "is_sold_out": flavor["sold_out"]}]}

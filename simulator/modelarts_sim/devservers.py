@@ -12,6 +12,7 @@ transitional statuses allow nothing but reads, sync and rename.
 """
 import ipaddress
 import math
+import re
 from datetime import datetime, timezone
 
 from . import devserver_catalog as catalog
@@ -28,6 +29,7 @@ DELETE_SECONDS = 3 * 60
 REPAIR_SCHEDULE_SECONDS = 60
 REPAIR_SECONDS = 15 * 60
 JOB_SECONDS = 30 * 60
+AZ_PATTERN = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+[a-z]$")
 
 # action -> (statuses it is allowed from, transitional status, status on success, status on failure, seconds)
 ACTIONS = {
@@ -194,7 +196,8 @@ class DevServers:
 
     # ---- creation (seed and scale-up) -------------------------------------------------------------
     def _make_server(self, name, flavor, image_id, key_pair_name=None, status="RUNNING", root_size=200,
-                     root_type="SSD", data_volumes=(), hps_id=None, created=None, ip=None, public_ip=None):
+                     root_type="SSD", data_volumes=(), hps_id=None, created=None, ip=None, public_ip=None,
+                     az=None):
         if flavor not in catalog.SERVER_FLAVORS:
             raise bad("Bad request: unknown flavor %r; see GET /v1/{project_id}/dev-servers/flavors." % flavor)
         server_id = self.cloud._uuid()
@@ -207,6 +210,8 @@ class DevServers:
                   "vpc_id": "vpc-sim", "subnet_id": "subnet-sim", "cloud_server_id": self.cloud._uuid(),
                   "ip": ip or self._new_ip(), "volumes": volumes, "hps_id": hps_id, "created": now, "updated": now,
                   "token": 0, "displayed_status": None,
+                  # Its zone: the server record never shows it, EVS does on the server's disks.
+                  "az": az or catalog.DEFAULT_AZ,
                   # EIPs bound to the server: only GET .../publicips shows them, never the server record.
                   "public_ips": [{"id": self.cloud._uuid(), "address": public_ip}] if public_ip else []}
         self.data["servers"][server_id] = server
@@ -259,7 +264,7 @@ class DevServers:
         server = self._make_server(spec["name"], flavor, self._resolve_image(spec.get("image"), flavor),
                                    spec.get("key_pair_name", "kp-sim"), status, spec.get("root_volume_size", 200),
                                    data_volumes=spec.get("data_volumes", [500]), ip=self._seed_ip(spec.get("ip")),
-                                   public_ip=self._seed_public_ip(spec.get("public_ip")))
+                                   public_ip=self._seed_public_ip(spec.get("public_ip")), az=self._seed_az(spec))
         if spec.get("charging_mode") in ("PRE_PAID", "POST_PAID"):  # PRE_PAID: yearly/monthly, disks too
             server["charging_mode"] = spec["charging_mode"]
         if spec.get("displayed_status"):  # a stale console status that only sync corrects
@@ -291,7 +296,8 @@ class DevServers:
             server = self._make_server("%s-%d" % (spec["name"], hyper["counter"]), flavor, image_id,
                                        spec.get("key_pair_name", "kp-sim"), "RUNNING",
                                        spec.get("root_volume_size", 200), data_volumes=[], hps_id=hyper["id"],
-                                       ip=self._seed_ip(ip), public_ip=self._seed_public_ip(public_ip))
+                                       ip=self._seed_ip(ip), public_ip=self._seed_public_ip(public_ip),
+                                       az=self._seed_az(spec))
             hyper["server_ids"].append(server["id"])
         return {"id": hyper["id"], "name": hyper["name"],
                 "servers": [{"id": s, "name": self.data["servers"][s]["name"]} for s in hyper["server_ids"]]}
@@ -316,6 +322,13 @@ class DevServers:
             return str(ipaddress.IPv4Address(address))
         except ValueError:
             raise ApiError(400, "SIM.400", "public_ip %r is not an IPv4 address" % (address,)) from None
+
+    @staticmethod
+    def _seed_az(spec):
+        zone = spec.get("availability_zone")
+        if zone is not None and not (isinstance(zone, str) and AZ_PATTERN.match(zone)):
+            raise ApiError(400, "SIM.400", "availability_zone %r is not a zone such as cn-north-4a" % (zone,))
+        return zone
 
     def _find_server(self, ident):
         if ident in self.data["servers"]:
@@ -576,7 +589,8 @@ class DevServers:
         hyper["counter"] += 1
         server = self._make_server("%s-%d" % (hyper["name"], hyper["counter"]), flavor, image_id,
                                    body.get("key_pair_name") or (first or {}).get("key_pair_name"), "CREATING",
-                                   size, root.get("type", default_root.get("evs_type", "SSD")), hps_id=hyper_id)
+                                   size, root.get("type", default_root.get("evs_type", "SSD")), hps_id=hyper_id,
+                                   az=(first or {}).get("az"))  # a super node lives in one zone
         hyper["server_ids"].append(server["id"])
         hyper["updated"] = self.world.now()
         server["token"] = self.world.next_serial()

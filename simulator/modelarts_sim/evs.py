@@ -13,6 +13,7 @@ A yearly/monthly disk (`metadata.orderID`) answers `order_id`: with `bssParam.is
 order is paid and the disk grows, without it the order waits for payment and nothing changes.
 """
 from .cloud_base import ApiError
+from .devserver_catalog import DEFAULT_AZ
 from .neighbours import NeighbourApi
 from .world import iso
 
@@ -22,7 +23,6 @@ MAX_DATA_DISK_GB = 32768
 # Lite Server status -> the ECS/BMS status of its cloud server, as EVS sees it.
 ECS_STATUS = {"RUNNING": "ACTIVE", "STOPPED": "SHUTOFF"}
 EXTENDABLE_SERVER_STATUSES = ("ACTIVE", "PAUSED", "SUSPENDED", "SHUTOFF")
-AZ = "cn-north-4a"
 
 
 def bad(message):
@@ -82,7 +82,7 @@ class Evs(NeighbourApi):
         status = "extending" if volume["evs_id"] in self.data["extending"] else "in-use"
         return {
             "id": volume["evs_id"], "links": [], "name": "%s-volume-%04d" % (server["name"], index),
-            "status": status, "availability_zone": AZ, "size": volume["size"], "volume_type": volume["evs_type"],
+            "status": status, "availability_zone": server.get("az", DEFAULT_AZ), "size": volume["size"], "volume_type": volume["evs_type"],
             "bootable": "true" if root else "false", "multiattach": False, "shareable": "false",
             "encrypted": False, "service_type": "EVS", "metadata": metadata, "volume_image_metadata": {},
             "os-vol-tenant-attr:tenant_id": self.world.project_id, "replication_status": "disabled",

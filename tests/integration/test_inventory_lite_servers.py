@@ -169,3 +169,28 @@ def test_public_ip_as_ansible_host_and_a_server_without_one(fleet, audit):
                        expect_rc=(1,), extra_env={"ANSIBLE_INVENTORY_UNPARSED_FAILED": "1"})
     assert "server eip-2" in strict.stderr and "choose another ansible_host_address" in strict.stderr
     assert audit.since(mark) == []
+
+
+def test_availability_zone_groups_from_the_servers_disks(fleet):
+    """The server record has no zone; with availability_zones the plugin reads it from EVS (one listing call) and
+    groups the hosts per zone; without it EVS is not called."""
+    fleet.sim.admin("POST", "seed", {"servers": [{"name": "zone-b-1", "flavor": BMS_A2,
+                                                  "availability_zone": "cn-north-4b"}]})
+    path = fleet.inventory("zones", availability_zones=True)
+    fleet.sim.reset_counters()
+    graph = fleet.run([str(BIN / "ansible-inventory"), "-i", str(path), "--graph"]).stdout
+    assert fleet.sim.counters().get("evs", {}).get("GET", 0) == 1
+    groups = {}
+    for line in graph.splitlines():  # "@all:", "  |--@az_cn_north_4a:", "  |  |--sn-a-1"
+        entry = line.split("|--")[-1].strip()
+        if entry.startswith("@"):
+            current = groups.setdefault(entry[1:].rstrip(":"), [])
+        else:
+            current.append(entry)
+    assert groups["az_cn_north_4b"] == ["zone-b-1"]
+    assert set(fleet.running()) <= set(groups["az_cn_north_4a"]) and "zone-b-1" not in groups["az_cn_north_4a"]
+    assert fleet.inventory_json(path)["_meta"]["hostvars"]["zone-b-1"]["lite_server_availability_zone"] == "cn-north-4b"
+    fleet.sim.reset_counters()
+    plain = fleet.inventory_json(fleet.inventory())
+    assert not [group for group in plain if group.startswith("az_")]
+    assert fleet.sim.counters().get("evs", {}).get("GET", 0) == 0

@@ -370,8 +370,9 @@ class CloudClient:
         raise ApiError(200, "PaginationLimit", "more than %d pages" % max_pages, None, "GET", path)
 
     def paginate_offset(self, path, query=None, limit=100, items_key="data", total_key="total",
-                        max_pages=10000):
-        """All items of a v1 list (``limit`` + ``offset``; envelope ``{current,data,pages,size,total}``).
+                        max_pages=10000, service=None):
+        """All items of a v1 list (``limit`` + ``offset``; envelope ``{current,data,pages,size,total}``),
+        or of a neighbouring ``service``'s list with the same paging (EVS: ``volumes`` and ``count``).
 
         Stops at ``total`` (when the envelope has it), at a short page, or when the server
         ignored paging and sent everything (a page longer than ``limit`` or a repeated page).
@@ -379,7 +380,8 @@ class CloudClient:
         items, previous, offset = [], None, 0
         for _page in range(max_pages):
             page_query = dict(query or {}, limit=limit, offset=offset)
-            page = self.request("GET", path, query=page_query)
+            page = (self.service_request(service, "GET", path, query=page_query) if service
+                    else self.request("GET", path, query=page_query))
             batch = page.get(items_key) or []
             if batch and batch == previous:
                 return items

@@ -22,6 +22,12 @@ def _request(client, method, path, body=None):
     return client.service_request("evs", method, path, body=body)
 
 
+def list_volumes(client):
+    """Every EVS disk of the project (``GET /v2/{project_id}/cloudvolumes/detail``, pages of 1000, EVS's largest)."""
+    return client.paginate_offset(client.path("v2", "cloudvolumes", "detail"), limit=1000, items_key="volumes",
+                                  total_key="count", service="evs")
+
+
 def show_volume(client, volume_id):
     return _request(client, "GET", client.path("v2", "cloudvolumes", volume_id)).get("volume") or {}
 

@@ -1,5 +1,5 @@
 """lite_servers inventory: hostvars, filters and built-in groups are pure functions of the listing."""
-from ansible_collections.modelarts.lite.plugins.module_utils.hosts import builtin_groups, select, server_vars
+from ansible_collections.modelarts.lite.plugins.module_utils.hosts import builtin_groups, place_in_zones, select, server_vars
 
 
 def server(name, status="RUNNING", flavor="f1", hps=None, ip="192.168.0.2", **extra):
@@ -22,6 +22,16 @@ def test_server_vars_flatten_the_record():
                                         ("az", "cn-north-4a")]
     assert server_vars(server("b", ip=None))["lite_server_private_ip"] is None
     assert [p for p, _v in builtin_groups(server_vars(server("c")))] == ["flavor", "status"]
+
+
+def test_zones_come_from_the_servers_disks():
+    volumes = [{"id": "root-a", "availability_zone": "cn-north-4b"}, {"id": "data-a", "availability_zone": "cn-north-4c"},
+               {"id": "data-b", "availability_zone": "cn-north-4a"}]
+    servers = [server("a", volumes=[{"type": "DATA", "evs_id": "data-a"}, {"type": "ROOT", "evs_id": "root-a"}]),
+               server("b", volumes=[{"type": "ROOT", "evs_id": "gone"}, {"type": "DATA", "evs_id": "data-b"}]),
+               server("c", volumes=[{"type": "ROOT", "evs_id": "unknown"}]), server("d")]
+    zones = [server_vars(s)["lite_server_availability_zone"] for s in place_in_zones(servers, volumes)]
+    assert zones == ["cn-north-4b", "cn-north-4a", "", ""]  # the system disk decides; else any disk; else none
 
 
 def test_select_filters_and_orders():
