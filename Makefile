@@ -27,7 +27,7 @@ export PY_COLORS := 0
 
 FORCE:
 
-.PHONY: help venv collection demo test units integration sanity sanity-checkout sanity-all lint docs bench molecule \
+.PHONY: help venv collection demo test units integration sanity sanity-checkout sanity-all lint docs docs-site bench molecule \
 	galaxy-importer compat clean chromium
 
 help:
@@ -35,6 +35,7 @@ help:
 	@echo "make test         every gate: lint, galaxy-importer, docs, units, integration, molecule, sanity, compat"
 	@echo "make units | integration | molecule | sanity | sanity-checkout | lint | galaxy-importer | docs | compat"
 	@echo "make sanity-all   ansible-test sanity with every supported ansible-core (not part of make test)"
+	@echo "make docs-site    the antsibull-docs site, offline, in build/docsite/build/html (not part of make test)"
 	@echo "make bench        the rolling-upgrade benchmark (about 40 minutes)"
 
 $(VENV)/.installed: requirements.txt requirements-test.txt simulator/pyproject.toml
@@ -46,8 +47,15 @@ $(VENV)/.installed: requirements.txt requirements-test.txt simulator/pyproject.t
 
 venv: $(VENV)/.installed
 
+# The guides (docs/*.md, the single source) rendered to RST for the docs site (hack/docs_rst.py,
+# docs/docsite/extra-docs.yml); git-ignored, they ship in the tarball under docs/docsite/rst/.
+DOCSITE_RST := $(BUILD)/docsite-rst.stamp
+$(DOCSITE_RST): $(VENV)/.installed hack/docs_rst.py docs/docsite/extra-docs.yml galaxy.yml $(wildcard docs/*.md)
+	$(PY) hack/docs_rst.py
+	mkdir -p $(BUILD) && touch $@
+
 # Always rebuilt (a couple of seconds): a stale tarball would test yesterday's code.
-$(TARBALL): $(VENV)/.installed FORCE
+$(TARBALL): $(VENV)/.installed $(DOCSITE_RST) FORCE
 	mkdir -p $(BUILD)/dist
 	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist . >/dev/null
 
@@ -89,9 +97,31 @@ integration: collection chromium $(SSH_TOOLS)
 	MODELARTS_CONTRACT_DIR=$(CURDIR)/build/contract $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
 	$(PY) -m pytest -q -p no:cacheprovider tests/contract
 
+# antsibull-docs lints the docs site's sources: extra-docs.yml, the rendered guides, plugin and role
+# docs, and their references to ansible.builtin and kubernetes.core (=dependent; =all would have
+# ansible-doc dump every collection of the ansible package, minutes instead of seconds).
 docs: collection
 	$(PY) hack/check_docs.py $(INSTALLED)
 	$(PY) hack/api_contract.py --check
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck --check-extra-docs-refs \
+	  --validate-collection-refs=dependent --disallow-unknown-collection-refs $(INSTALLED)
+
+# The antsibull-docs site of the installed tarball (modules, roles, plugins, the guides), offline:
+# no intersphinx inventory is fetched, so links into the Ansible docsite stay unresolved; any other
+# Sphinx warning (one that comes from the collection) fails (hack/docsite_warnings.py).
+DOCSITE := $(BUILD)/docsite
+docs-site: collection
+	rm -rf $(DOCSITE) && mkdir -m 700 $(DOCSITE)
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
+	  --dest-dir $(DOCSITE) modelarts.lite >/dev/null
+	$(PY) -m pip install --quiet -r $(DOCSITE)/requirements.txt
+	echo "intersphinx_mapping = {}  # make docs-site builds offline" >> $(DOCSITE)/conf.py
+	chmod og-w $(DOCSITE)/rst
+	cd $(DOCSITE) && PATH=$(BIN):$$PATH antsibull-docs --config-file antsibull-docs.cfg collection --use-current \
+	  --squash-hierarchy --fail-on-error --cleanup everything --dest-dir rst modelarts.lite
+	cd $(DOCSITE) && $(BIN)/sphinx-build -M html rst build -c . -q --keep-going -w sphinx-warnings.log
+	$(PY) hack/docsite_warnings.py $(DOCSITE)/sphinx-warnings.log
+	@echo "docs site: $(DOCSITE)/build/html/index.html"
 
 # The whole repository with the production profile (.ansible-lint); modules resolve from the tarball.
 lint: collection
