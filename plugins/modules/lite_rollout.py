@@ -36,6 +36,12 @@ description:
   - Progress events are appended to O(journal) (JSON lines) as they happen. The
     P(modelarts.lite.rolling_driver_upgrade#role) role runs this module asynchronously and shows
     them with M(modelarts.lite.lite_rollout_info).
+  - With O(state=stopped) the module stops the rollout running on O(pool) instead, from any
+    controller, without cancelling its job. It writes a stop request for the run holding the Lease
+    onto the Lease (annotation C(modelarts.lite/stop-requested)). The run reads its Lease for one
+    every 10 seconds, then starts no new node, parks the nodes in flight (left cordoned, annotated
+    C(parked), reported), releases the Lease and ends C(stopped). The task waits until the Lease is
+    free, at most O(wait_timeout) seconds. With no run holding a live Lease it changes nothing.
 options:
   pool:
     description:
@@ -48,8 +54,20 @@ options:
         C(7.5.0.5.220-24.1.0.3). It must be offered by the region and, where the region's driver
         catalogue names the chips a version is for, be for the chip of every selected node's flavor;
         otherwise the task fails before any change.
+      - Required with O(state=present).
     type: str
-    required: true
+  state:
+    description:
+      - V(present) runs the rollout to O(driver_version).
+      - V(stopped) stops the rollout running on O(pool) (see the description); every option but
+        O(pool), O(stop_reason), O(wait_timeout) and the connection options is ignored.
+    type: str
+    choices: [present, stopped]
+    default: present
+  stop_reason:
+    description:
+      - With O(state=stopped), why; it becomes the stopped run's stop reason in its report.
+    type: str
   nodes:
     description:
       - ModelArts node names or private IPs to upgrade. All NPU nodes of the pool by default.
@@ -296,6 +314,7 @@ options:
     description:
       - Seconds the whole run may take. When they run out, no new node starts and the run fails
         once the nodes in flight have finished.
+      - With O(state=stopped), seconds to wait for the running run to let its Lease go.
       - Between 1 and 86400 seconds; a value outside is refused before any call.
     type: int
     default: 86400
@@ -345,12 +364,19 @@ EXAMPLES = r"""
   async: 86400
   poll: 0
   register: rollout_job
+
+- name: Stop the rollout running on the pool (from any controller); a rerun resumes it
+  modelarts.lite.lite_rollout:
+    pool: train-a
+    state: stopped
+    stop_reason: maintenance window cut short
+    wait_timeout: 300
 """
 
 RETURN = r"""
 run_id:
   description: Id of this run (Lease holder, node annotations).
-  returned: always
+  returned: with O(state=present)
   type: str
   sample: rollout-20261206t163012-4711
 pool_id:
@@ -363,16 +389,35 @@ status:
     - C(planned) (check mode), C(succeeded), C(succeeded_with_failures) (every node handled, some failed
       within O(max_failed_nodes) and left cordoned), C(failed), C(paused_after_canary),
       C(paused_window_closed), C(blocked) or C(stopped) (O(controller_timeout) ran out, so the job was
-      cancelled; the nodes in flight were parked). A C(failed), C(blocked) or C(stopped) run fails the
-      task; its result keeps every key listed here. When ModelArts refuses the batch-update call itself
+      cancelled, or a stop was requested with O(state=stopped); the nodes in flight were parked). A
+      C(failed), C(blocked) or C(stopped) run fails the task; its result keeps every key listed here. When ModelArts refuses the batch-update call itself
       (HTTP 400) the run stops at once as C(failed); the nodes it had drained are C(parked) in the report
       (still cordoned; a rerun resumes them).
+    - With O(state=stopped), C(stopped) (the run let its Lease go), C(stop_requested) (check mode) or
+      C(not_running) (no run held a live Lease; nothing was changed).
   returned: always
   type: str
   sample: succeeded_with_failures
+stopped_run:
+  description: With O(state=stopped), the id of the run asked to stop, or null when none was running.
+  returned: when O(state=stopped)
+  type: str
+  sample: rollout-20261123t184932-160147
+lock:
+  description:
+    - With O(state=stopped), the pool's Lease (C(holder), C(expired), C(stop_requested), ...) as last read,
+      or null when the pool has none.
+  returned: when O(state=stopped)
+  type: dict
+  sample: {"name": "modelarts-lite-driver-rollout-pool-a1b2", "holder": null, "expired": true, "stop_requested": null}
+waited_seconds:
+  description: With O(state=stopped), how long the task waited for the run to stop.
+  returned: when a running run was stopped
+  type: float
+  sample: 12.4
 plan:
   description: What the run does, or would do in check mode.
-  returned: always
+  returned: with O(state=present)
   type: dict
   contains:
     order:
@@ -613,7 +658,9 @@ WINDOW_SPEC = dict(
 
 ARGUMENT_SPEC = dict(
     pool=dict(type="str", required=True),
-    driver_version=dict(type="str", required=True),
+    driver_version=dict(type="str"),
+    state=dict(type="str", choices=["present", "stopped"], default="present"),
+    stop_reason=dict(type="str"),
     nodes=dict(type="list", elements="str"),
     node_pools=dict(type="list", elements="str"),
     node_selector=dict(type="str"),
@@ -655,7 +702,8 @@ ARGUMENT_SPEC = dict(
 
 def main():
     module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, with_kube=True, with_wait=False,
-                        mutually_exclusive=[("nodes", "node_selector")])
+                        mutually_exclusive=[("nodes", "node_selector")],
+                        required_if=[("state", "present", ["driver_version"])])
     module.run(run_rollout)
 
 

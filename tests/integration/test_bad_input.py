@@ -152,6 +152,7 @@ MODULE_CASES = [
     ("rollout-unknown-node-pool", "lite_rollout", rollout_args(node_pools=["nope"]), "has no node pool(s) nope"),
     ("rollout-unknown-pool", "lite_rollout", rollout_args(pool="no-such-pool"), "does not exist"),
     ("rollout-unknown-driver", "lite_rollout", rollout_args(driver_version="9.9.9"), "is not offered"),
+    ("rollout-no-driver-version", "lite_rollout", {"pool": POOL, "max_unavailable": "1"}, "missing: driver_version"),
     ("rollout-driver-other-chip", "lite_rollout", rollout_args(driver_version=SNT9B23_ONLY), "is for chip snt9b23"),
     ("rollout-drain-timeout-0", "lite_rollout", rollout_args(drain_timeout=0), "drain_timeout must be between 1"),
     ("rollout-negative-failures", "lite_rollout", rollout_args(max_failed_nodes=-1),

@@ -14,7 +14,8 @@ window closing mid-run (test_window_gate_stops_new_launches). The simulator rest
 own simulator, so it runs in parallel with the table under pytest-xdist.
 
 A run stopped mid-way is a row of its own table, STOP_ROWS: a job cancelled through
-ansible-runner's cancel and through AWX's SIGINT/SIGTERM/SIGKILL sequence. Those rows stall a node
+ansible-runner's cancel and through AWX's SIGINT/SIGTERM/SIGKILL sequence, and a stop request
+written on the pool's Lease by a rerun of the role with rolling_driver_upgrade_stop. Those rows stall a node
 behind a blocking PDB and time the cancel against the host's processes, so test_rollout_cancel.py
 runs them (parametrized by STOP_ROWS) on a simulator of its own, judged by the same check_all plus
 check_stopped (in-flight nodes parked and reported, the Lease free at once), and a rerun that
@@ -114,10 +115,13 @@ ROWS = [
 ]
 
 
-# Runs stopped mid-way (a node done, one in flight): `stop` is how. Run by test_rollout_cancel.py.
+# Runs stopped mid-way (a node done, one in flight): `stop` is how, `reason` in the report's stop
+# reason says why. Run by test_rollout_cancel.py.
 STOP_ROWS = [
-    dict(id="cancel-mid-run-ansible-runner", stop="ansible-runner"),
-    dict(id="cancel-mid-run-awx-signals", stop="awx-signals"),
+    dict(id="cancel-mid-run-ansible-runner", stop="ansible-runner", reason="controller"),
+    dict(id="cancel-mid-run-awx-signals", stop="awx-signals", reason="controller"),
+    # A second job reruns the role with rolling_driver_upgrade_stop: a request on the pool's Lease.
+    dict(id="stop-request-mid-run", stop="stop-request", reason="stop requested"),
 ]
 
 

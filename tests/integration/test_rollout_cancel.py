@@ -1,4 +1,5 @@
-"""An operator stops a rollout by cancelling its job, and nothing is left running or unreported.
+"""An operator stops a rollout by cancelling its job, or by a stop request from a second job, and
+nothing is left running or unreported.
 
 The rolling upgrade playbook runs the way AWX runs it: under ansible-runner, whose cancel kills
 ansible-playbook's process group (SIGKILL), or with AWX's own sequence (SIGINT, then SIGTERM, then
@@ -6,10 +7,12 @@ SIGKILL after a grace period) sent to that process group. The engine runs in the
 (async), outside that process group, so the kill does not reach it: it notices that the
 controller stopped following it (no progress poll for rolling_driver_upgrade_cancel_timeout) and
 then starts no new node, parks the nodes in flight (left cordoned, annotated, reported), releases
-the Lease and exits. Proven from the simulator's history and the processes of the host:
+the Lease and exits. The stop request (the role rerun with rolling_driver_upgrade_stop: true, that
+is lite_rollout state=stopped) is written on the pool's Lease; the engine reads it there and stops
+the same way, and the second job returns once the Lease is free. Asking again changes nothing.
 
 The rows are the fault matrix's STOP_ROWS (test_fault_matrix.py), judged by its invariants
-(invariants.check_all and check_stopped):
+(invariants.check_all and check_stopped), from the simulator's history and the host's processes:
 
 - the engine exits within the documented bound, and no process of the job is left;
 - the Lease is free at once, so the rerun takes it without force_unlock;
@@ -32,8 +35,8 @@ import invariants as inv
 from conftest import BIN, REPO
 from modelarts_sim.testing import start_simulator
 from test_fault_matrix import STOP_ROWS
-from test_rolling_upgrade import (NEW, OLD, journal_events, role_vars, run_role, spawn_role, upgrade_requests,
-                                  wait_for)
+from test_rolling_upgrade import (NEW, OLD, journal_events, role_vars, run_role, spawn_role, task_results,
+                                  upgrade_requests, wait_for)
 
 TIME_SCALE = 500.0
 MAX_UNAVAILABLE = 2
@@ -125,8 +128,21 @@ def start_as_awx(ansible, variables, tag):
     return {"cancel": cancel, "done": lambda: run.poll() is not None, "process": run}
 
 
+def start_and_stop_by_request(ansible, variables, tag, stop_vars):
+    """ansible-playbook as AWX runs it; stopped by a second job: the role rerun with rolling_driver_upgrade_stop."""
+    job = start_as_awx(ansible, variables, tag)
+    run = job["process"]
+
+    def stop():
+        job["stop_output"] = run_role(ansible, stop_vars)
+        run.communicate(timeout=60)   # the stopped job ends by itself (its run failed: status stopped)
+        job["returncode"] = run.returncode
+    job["cancel"] = stop
+    return job
+
+
 @pytest.mark.parametrize("row", STOP_ROWS, ids=[r["id"] for r in STOP_ROWS])
-def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, monkeypatch, row):
+def test_a_run_stopped_mid_way_parks_releases_and_converges(ansible, sim, tmp_path, monkeypatch, row):
     how = row["stop"]
     pool = seed_stalling_pool(sim, "cancel-" + how[:6])
     run_id = "cancel-%s-1" % how[:6]
@@ -136,8 +152,14 @@ def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, mon
     out_before = inv.out_at_start(sim, pool["id"])
     variables = role_vars(pool, tmp_path, run_id, rolling_driver_upgrade_drain_timeout=600,
                           rolling_driver_upgrade_cancel_timeout=CANCEL_TIMEOUT)
-    job = (start_under_runner(sim, tmp_path, variables, tag, monkeypatch) if how == "ansible-runner"
-           else start_as_awx(ansible, variables, tag))
+    stop_vars = role_vars(pool, tmp_path, run_id, rolling_driver_upgrade_stop=True, rolling_driver_upgrade_stop_timeout=60,
+                          rolling_driver_upgrade_stop_reason="the window was cut short")
+    if how == "ansible-runner":
+        job = start_under_runner(sim, tmp_path, variables, tag, monkeypatch)
+    elif how == "awx-signals":
+        job = start_as_awx(ansible, variables, tag)
+    else:
+        job = start_and_stop_by_request(ansible, variables, tag, stop_vars)
     try:
         wait_for(lambda: stalled(tmp_path, run_id), 180, "a node done and one stuck draining")
         assert inv.lease_holder(sim, pool["id"]) == run_id
@@ -158,7 +180,16 @@ def test_cancel_mid_run_parks_releases_and_converges(ansible, sim, tmp_path, mon
             os.kill(pid, signal.SIGKILL)
 
     report = json.loads((tmp_path / ("%s.json" % run_id)).read_text())
-    assert report["status"] == "stopped" and "controller" in report["stop_reason"], report["stop_reason"]
+    assert report["status"] == "stopped" and row["reason"] in report["stop_reason"], report["stop_reason"]
+    if how == "stop-request":
+        stopped = task_results(job["stop_output"], "Stop the rollout running on the pool")[0]
+        assert stopped["changed"] and stopped["status"] == "stopped" and stopped["stopped_run"] == run_id, stopped
+        assert "the window was cut short" in report["stop_reason"] and job["returncode"] == 2
+        # Asking again changes nothing and writes nothing: no run holds the Lease now.
+        again_mark = len(sim.audit_entries())
+        again = task_results(run_role(ansible, stop_vars), "Stop the rollout running on the pool")[0]
+        assert not again["changed"] and again["status"] == "not_running", again
+        assert inv.mutations(sim.audit_entries()[again_mark:]) == []
     assert inv.check_all(sim, pool, since, MAX_UNAVAILABLE, report, initially_out=out_before,
                          guarded_prefixes=("default/web-", "default/stuck-")) + inv.check_stopped(sim, pool, report) == []
 

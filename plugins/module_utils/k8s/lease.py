@@ -12,6 +12,7 @@ disruption by itself: the next run recounts the unavailable nodes from the clust
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -27,6 +28,9 @@ NAMESPACE = "kube-system"
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/%s/leases" % NAMESPACE
 NAME_PREFIX = "modelarts-lite-driver-rollout-"
 ANNOTATION_PREFIX = "modelarts.lite/"
+# An operator's request that the run holding the Lease stop (lite_rollout state=stopped): JSON
+# {"run_id", "reason", "requested_at"}; only the run it names honours it.
+STOP_ANNOTATION = ANNOTATION_PREFIX + "stop-requested"
 
 
 class LockLostError(PreconditionError):
@@ -51,7 +55,60 @@ def lease_view(lease, now):
             "lease_duration_seconds": duration,
             "expires_in": None if expires is None else round(expires - now, 1),
             "expired": expires is None or expires <= now,
-            "owner": {k[len(ANNOTATION_PREFIX):]: v for k, v in annotations.items() if k.startswith(ANNOTATION_PREFIX)}}
+            "owner": {k[len(ANNOTATION_PREFIX):]: v for k, v in annotations.items()
+                      if k.startswith(ANNOTATION_PREFIX) and k != STOP_ANNOTATION},
+            "stop_requested": stop_request(lease, spec.get("holderIdentity"))}
+
+
+def stop_request(lease, holder):
+    """The stop request written on ``lease`` for run ``holder``, or None (none, or for another run)."""
+    annotations = ((lease or {}).get("metadata") or {}).get("annotations") or {}
+    try:
+        request = json.loads(annotations.get(STOP_ANNOTATION) or "null")
+    except ValueError:
+        return None
+    if not holder or not isinstance(request, dict) or request.get("run_id") != holder:
+        return None
+    return request
+
+
+def _without_stop_request(lease):
+    """A copy of ``lease`` without a stop request (a run that takes or gives up the Lease clears it)."""
+    copy = dict(lease)
+    copy["metadata"] = dict(lease.get("metadata") or {})
+    annotations = dict(copy["metadata"].get("annotations") or {})
+    annotations.pop(STOP_ANNOTATION, None)
+    copy["metadata"]["annotations"] = annotations
+    return copy
+
+
+def request_stop(kube, pool_id, reason, now, check_mode=False):
+    """Write a stop request for the run holding the pool's live Lease. Returns (changed, lock view
+    before the write); changed is False when no run holds it (free or expired) or the request is
+    already there. The write carries the resourceVersion just read (a renewal in between: read again)."""
+    path = LEASES + kube_path(lease_name(pool_id))
+    for _attempt in range(3):
+        try:
+            lease = kube.get(path)
+        except KubeNotFoundError:
+            return False, None
+        view = lease_view(lease, now)
+        if view["holder"] is None or view["expired"] or view["stop_requested"]:
+            return False, view
+        if check_mode:
+            return True, view
+        asked = dict(lease)
+        asked["metadata"] = dict(lease.get("metadata") or {})
+        asked["metadata"]["annotations"] = dict(asked["metadata"].get("annotations") or {}, **{
+            STOP_ANNOTATION: json.dumps({"run_id": view["holder"], "reason": reason,
+                                         "requested_at": times.iso_micro(now)}, sort_keys=True)})
+        try:
+            kube.request("PUT", path, body=asked)
+            return True, view
+        except KubeConflictError:
+            continue
+    raise PreconditionError("the pool's Lease %s/%s kept changing while the stop request was written; nothing was "
+                            "written. Try again." % (NAMESPACE, lease_name(pool_id)))
 
 
 class PoolLock:
@@ -105,8 +162,7 @@ class PoolLock:
                 "in progress; wait for it, or set force_unlock=true if that run is known to be dead."
                 % (view["holder"], NAMESPACE, self.name, view["renew_time"], view["expires_in"]),
                 details={"lock": view})
-        taken = dict(lease)
-        taken["metadata"] = dict(lease.get("metadata") or {})
+        taken = _without_stop_request(lease)
         taken["metadata"]["annotations"] = dict(taken["metadata"].get("annotations") or {},
                                                 **{ANNOTATION_PREFIX + k: str(v) for k, v in self.owner.items()})
         keep_acquired = (lease.get("spec") or {}).get("acquireTime") if view["holder"] == self.holder else None
@@ -151,7 +207,7 @@ class PoolLock:
         current = self.read()
         if current is None or (current.get("spec") or {}).get("holderIdentity") != self.holder:
             return False
-        released = dict(current)
+        released = _without_stop_request(current)
         spec = dict(current.get("spec") or {}, leaseDurationSeconds=1, renewTime=times.iso_micro(self.clock()))
         spec.pop("holderIdentity", None)
         released["spec"] = spec

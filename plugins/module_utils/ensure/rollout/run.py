@@ -17,9 +17,10 @@ from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout impo
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import progress
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import stop
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import window as windows
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.config import RolloutConfig
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine, never
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.engine import Engine
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.speed import ClusterWatch
 from ansible_collections.modelarts.lite.plugins.module_utils.errors import (
     LiteError,
@@ -32,8 +33,10 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as
 
 
 def run_rollout(clients, params, check_mode):
-    """The rollout of ``params`` on ``clients.pool``. A run that ends failed, blocked or stopped raises
-    RolloutFailedError, which carries the whole result."""
+    """The rollout of ``params`` on ``clients.pool`` (``state: stopped``: stop the one running there). A
+    run that ends failed, blocked or stopped raises RolloutFailedError, which carries the whole result."""
+    if params.get("state") == "stopped":
+        return stop.ensure_stopped(clients, params, check_mode)
     run_id = params.get("run_id") or R.new_run_id(time.time)
     journal = R.Journal(params.get("journal"))
     journal(R.event(time.time(), "begin", "run %s: pre-flight checks of pool %s for driver %s"
@@ -107,9 +110,10 @@ def _run(clients, params, check_mode, run_id, journal):
     pods = kube.list_items(kdrain.PODS)
     pdbs = kdrain.list_pdbs(kube)
 
-    engine = Engine.build(cloud, kube, pool_id, config, journal=journal,
-                          stop_requested=progress.controller_watch(params.get("journal"),
-                                                                   params.get("controller_timeout")) or never)
+    engine = Engine.build(cloud, kube, pool_id, config, journal=journal)
+    # A stop comes from a cancelled job (the controller falls silent) or an operator's request on the Lease.
+    engine.stop_requested = stop.first_of(progress.controller_watch(params.get("journal"), params.get("controller_timeout")),
+                                          stop.lease_watch(engine.lock))
     engine.plan(records, kube_nodes, pods, pdbs, selected)
     plan = engine.plan_report()
     window = windows.window_state(config.window, times.utc(time.time()))

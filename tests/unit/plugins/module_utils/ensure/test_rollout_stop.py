@@ -1,5 +1,6 @@
-"""A cancelled job parks the rollout's nodes in flight, and tolerated failures are named in the status
-(fake pool, virtual clock, the engine's stop_requested seam and the controller watch)."""
+"""A cancelled job or a stop request on the Lease parks the rollout's nodes in flight, and tolerated
+failures are named in the status (fake pool, virtual clock, the engine's stop_requested seam, the
+controller watch and the Lease watch)."""
 import json
 import os
 
@@ -9,7 +10,10 @@ from test_rollout import Clock, FakePool, engine, fake_api, plan_and_run  # noqa
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import machine as M
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import progress
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import stop
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s import lease as klease
 from ansible_collections.modelarts.lite.plugins.module_utils.k8s import labels as L
+from ansible_collections.modelarts.lite.plugins.module_utils.k8s.lease import PoolLock
 
 
 def test_a_gone_controller_parks_the_nodes_in_flight_and_starts_no_new_one(fake_api):
@@ -111,3 +115,84 @@ def test_a_worker_of_a_live_ansible_playbook_or_no_worker_at_all_is_left_alone(m
     assert progress.controller_gone() is False
     fake_proc(monkeypatch, {100: ([b"bash", b"-l"], 1), 1: ([b"init"], 0)})
     assert progress.controller_gone() is False
+
+
+# -- a stop request written on the pool's Lease (lite_rollout state=stopped) ----------------------------
+
+def held_lease(pool, clock, holder="run-1"):
+    lock = PoolLock(pool, "pool-1", holder, 30, owner={"by": "test"}, clock=clock)
+    lock.acquire()
+    return lock
+
+
+def test_a_stop_request_names_the_run_holding_the_lease_and_is_written_once():
+    clock = Clock()
+    pool = FakePool(clock, 2)
+    assert klease.request_stop(pool, "pool-1", "why", clock()) == (False, None), "no Lease: nothing to stop"
+    lock = held_lease(pool, clock)
+    changed, view = klease.request_stop(pool, "pool-1", "maintenance over", clock(), check_mode=True)
+    assert changed and view["holder"] == "run-1" and klease.stop_request(lock.read(), "run-1") is None
+    changed, _view = klease.request_stop(pool, "pool-1", "maintenance over", clock())
+    request = klease.stop_request(lock.read(), "run-1")
+    assert changed and request["reason"] == "maintenance over" and request["run_id"] == "run-1"
+    assert klease.stop_request(lock.read(), "run-2") is None, "a request names the run it stops"
+    assert klease.request_stop(pool, "pool-1", "again", clock())[0] is False, "already requested"
+    view = klease.lease_view(lock.read(), clock())
+    assert view["stop_requested"]["reason"] == "maintenance over" and "stop-requested" not in view["owner"]
+    # The renewal keeps the request (its 409 on the stale copy reads the Lease again).
+    lock.renew()
+    assert klease.stop_request(lock.read(), "run-1") is not None
+    # Releasing the Lease clears it, so it cannot stop a later run.
+    assert lock.release() and klease.stop_request(lock.read(), "run-1") is None
+    assert klease.request_stop(pool, "pool-1", "late", clock()) == (False, klease.lease_view(lock.read(), clock()))
+
+
+def test_an_expired_lease_is_not_asked_and_a_new_holder_starts_without_the_old_request():
+    clock = Clock()
+    pool = FakePool(clock, 2)
+    held_lease(pool, clock)
+    assert klease.request_stop(pool, "pool-1", "stop", clock())[0]
+    clock.now += 31
+    assert klease.request_stop(pool, "pool-1", "stop", clock())[0] is False, "an expired holder is no running run"
+    lock = held_lease(pool, clock, holder="run-1")   # a later run that reuses the run id takes the expired Lease
+    assert klease.stop_request(lock.read(), "run-1") is None
+
+
+def test_the_engine_reads_the_lease_for_a_request_at_most_every_check_interval():
+    clock = Clock()
+    pool = FakePool(clock, 2)
+    lock = held_lease(pool, clock)
+    reads = {"n": 0}
+    read = lock.read
+
+    def counted():
+        reads["n"] += 1
+        return read()
+    lock.read = counted
+    watch = stop.first_of(None, stop.lease_watch(lock, clock=clock, every=10))
+    assert watch() is None and reads["n"] == 1
+    klease.request_stop(pool, "pool-1", "operator says so", clock())
+    clock.now += 9
+    assert watch() is None and reads["n"] == 1, "read again only after the check interval"
+    clock.now += 1
+    request = watch()
+    assert request.park and "operator says so" in request.reason and reads["n"] == 2
+
+
+def test_a_stop_request_parks_the_nodes_in_flight(fake_api):
+    clock = Clock()
+    pool = fake_api(FakePool(clock, 5))
+    rollout = engine(pool, clock, max_unavailable="2")
+    rollout.lock = held_lease(pool, clock)
+    cycles = {"n": 0}
+    watch = stop.lease_watch(rollout.lock, clock=clock, every=0)
+
+    def stop_requested():
+        cycles["n"] += 1
+        if cycles["n"] == 2:    # the operator's request arrives after the first cycle launched two nodes
+            klease.request_stop(pool, "pool-1", "window cut short", clock())
+        return watch()
+    rollout.stop_requested = stop_requested
+    report = plan_and_run(rollout, pool)
+    assert report["status"] == M.STOPPED and "window cut short" in report["stop_reason"], report["stop_reason"]
+    assert report["counts"] == {"parked": 2, "pending": 3}, report["counts"]
