@@ -131,7 +131,14 @@ lint: collection
 # work tree (inside it, ansible-test asks git for the files and finds build/ ignored). It runs on
 # the installed tarball, i.e. on exactly what ships. The pip bootstrap stand-in replaces a download.
 SANITY_ROOT := $(or $(TMPDIR),/tmp)/modelarts-lite-sanity-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-8)
-sanity: collection
+# Without shellcheck, ansible-test skips its shellcheck test (roles/stress_test/files/run.sh) with
+# only a warning: Debian's package.
+SHELLCHECK := /usr/bin/shellcheck
+$(SHELLCHECK):
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends shellcheck >/dev/null
+
+sanity: collection $(SHELLCHECK)
 	$(PY) hack/ansible_test_pip_bootstrap.py >/dev/null
 	rm -rf $(SANITY_ROOT)
 	$(BIN)/ansible-galaxy collection install --force --offline -p $(SANITY_ROOT) $(TARBALL) >/dev/null
@@ -153,7 +160,7 @@ sanity-checkout: venv
 # venv under build/; 2.20 and 2.21 need Python 3.12 and are skipped, saying so, without one.
 SANITY_CORES := 2.16 2.17 2.18 2.19 2.20 2.21
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null)
-sanity-all: collection
+sanity-all: collection $(SHELLCHECK)
 	@for core in $(SANITY_CORES); do \
 	  case $$core in 2.2*) py="$(PYTHON312)"; pyver=3.12;; *) py="$(PYTHON)"; pyver=3.11;; esac; \
 	  if [ -z "$$py" ]; then echo "== sanity $$core: SKIPPED, no Python 3.12 (set PYTHON312)"; continue; fi; \
