@@ -107,6 +107,10 @@ MODULE_CASES = [
      "is not signed by a CA in the CA bundle in ca_path"),
     ("auth-connection-refused", "lite_pool", pool_args(endpoint="https://127.0.0.1:9"),
      "127.0.0.1:9 refused the connection"),
+    ("auth-dns-unresolvable", "lite_pool", pool_args(endpoint="https://modelarts.no-such-region.invalid"),
+     "the host name modelarts.no-such-region.invalid in endpoint cannot be resolved (DNS)"),
+    # Through a proxy that is not there (the task's environment, CASE_ENVIRONMENT).
+    ("auth-proxy-dead", "lite_pool", pool_args(), "the HTTP(S) proxy could not carry the request"),
     ("auth-wrong-secret", "lite_pool", pool_args(secret_key="W" * 40), "Check access_key/secret_key"),
     ("auth-temporary-key-wrong-token", "lite_pool_info", {"access_key": "{{ temp_ak }}", "secret_key": "{{ temp_sk }}",
                                                           "security_token": "not-a-valid-token"}, "security_token"),
@@ -199,8 +203,15 @@ ROLE_CASES = [
 ]
 
 
+# Cases whose task runs with more environment variables (as a controller's shell would give them).
+CASE_ENVIRONMENT = {"auth-proxy-dead": {"HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": ""}}
+
+
 def module_task(case_id, module, args):
-    return {"name": case_id, "modelarts.lite." + module: args, "register": "result", "ignore_errors": True}
+    task = {"name": case_id, "modelarts.lite." + module: args, "register": "result", "ignore_errors": True}
+    if case_id in CASE_ENVIRONMENT:
+        task["environment"] = CASE_ENVIRONMENT[case_id]
+    return task
 
 
 def role_block(case_id, variables, report_dir):
