@@ -86,27 +86,32 @@ class LiteModule:
 
     # -- the single exit ---------------------------------------------------------------------------
 
-    def run(self, ensure_fn):
+    def run(self, ensure_fn, on_failure=None):
         """Build the clients, call ``ensure_fn(clients, params, check_mode)`` and exit with its
         result dict (``changed``, optional ``diff``, the resource under its own name). ``diff`` is
-        dropped unless running with --diff. Warnings the ensure function gave are shown either way."""
-        failure = None
+        dropped unless running with --diff. Warnings the ensure function gave are shown either way.
+
+        ``on_failure(params, check_mode, error, msg)``, when given, is told of every failure (the clients' too)
+        before the module fails: lite_rollout records it where its watcher looks (its journal)."""
+        failure = error = None
         clients = Clients()
         try:
             check_bounds(self._spec, self.params)
             self.build_clients(clients)
             result = ensure_fn(clients, self.params, self.check_mode)
         except LiteError as err:
-            failure = dict(msg=str(err), exception=None, **err.to_result())
+            failure, error = dict(msg=str(err), exception=None, **err.to_result()), err
         except OSError as err:
-            failure = self._file_failure(err) if err.filename else self._bug(err)
+            failure, error = self._file_failure(err) if err.filename else self._bug(err), err
         except Exception as err:  # a bug or an unforeseen library error: fail cleanly, never leak
-            failure = self._bug(err)
+            failure, error = self._bug(err), err
         finally:
             clients.close()
             for warning in clients.warnings:
                 self.module.warn(warning)
         if failure is not None:
+            if on_failure is not None:
+                on_failure(self.params, self.check_mode, error, self._redact(failure["msg"]))
             self._fail(**failure)
         if not isinstance(result, dict):
             self._fail(msg="Internal error: %s returned %s instead of a result dict." % (

@@ -33,9 +33,11 @@ description:
   - One run per pool. The lock is the Lease C(kube-system/modelarts-lite-driver-rollout-<pool id>).
     Its holder is the run id and it is renewed during the run. A second run is refused while the
     Lease is live. An expired Lease is taken over; a live one only with O(force_unlock=true).
-  - Progress events are appended to O(journal) (JSON lines) as they happen. The
+  - Progress events are appended to O(journal) (JSON lines) as they happen. Its last event, whatever
+    the outcome (a refusal of the options, the pool or the cluster included), is C(result) - the run's
+    status, C(changed), message and the report files. The
     P(modelarts.lite.rolling_driver_upgrade#role) role runs this module asynchronously and shows
-    them with M(modelarts.lite.lite_rollout_info).
+    them with M(modelarts.lite.lite_rollout_info), which returns that result.
   - With O(state=stopped) the module stops the rollout running on O(pool) instead, from any
     controller, without cancelling its job. It writes a stop request for the run holding the Lease
     onto the Lease (annotation C(modelarts.lite/stop-requested)). The run reads its Lease for one
@@ -236,8 +238,8 @@ options:
     description:
       - Directory to write the report to when the run ends, as C(<run_id>.json) (RV(report) with the
         run's status and message) and C(<run_id>.txt) (RV(summary)). Created when missing.
-      - Nothing is written in check mode, nor when the run is refused before it starts (the module
-        fails with the reason instead).
+      - A run refused before any change writes them too, with status C(refused) and the reason as its
+        message (C(error) for an unexpected failure). Nothing is written in check mode.
     type: path
   job_aware:
     description:
@@ -647,7 +649,7 @@ timeline_file:
 
 from ansible_collections.modelarts.lite.plugins.module_utils.lite_module import LiteModule
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import config as defaults
-from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.run import run_rollout
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.run import record_failure, run_rollout
 
 WINDOW_SPEC = dict(
     start=dict(type="str", default="00:00"),
@@ -704,7 +706,7 @@ def main():
     module = LiteModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, with_kube=True, with_wait=False,
                         mutually_exclusive=[("nodes", "node_selector")],
                         required_if=[("state", "present", ["driver_version"])])
-    module.run(run_rollout)
+    module.run(run_rollout, on_failure=record_failure)
 
 
 if __name__ == "__main__":

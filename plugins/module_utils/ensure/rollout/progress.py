@@ -5,9 +5,11 @@
 
 Local files only, no API request. A cursor file next to the journal (``<journal>.cursor``) remembers
 how far the previous call read, so a role's loop needs no variables passed between iterations; in
-check mode the cursor is read but not moved (the call writes nothing). When the journal's last event
-is read (or the rollout's process is gone), the rollout's async job result is returned as
-ansible.builtin.async_status would return it, read from the job's results file.
+check mode the cursor is read but not moved (the call writes nothing). The journal's last event,
+"result", is the engine's own account of how the run ended (run.py writes it whatever the outcome,
+a refusal included); it is returned with the report files it names. An engine whose process is gone
+without that event died: the result then says so, with the last thing it wrote. Nothing here reads
+Ansible's async job files.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ import time
 # After the first new line, wait this long for the rest of a burst (several nodes in one cycle).
 BURST_SECONDS = 0.3
 TICK_SECONDS = 0.1
-# After the journal's last event the rollout still releases its lock and writes its report.
+# After the journal's "end" event the rollout still releases its lock and writes its report.
 RESULT_WAIT_SECONDS = 10.0
-RESULT_TICK_SECONDS = 0.05
 
 
 def heartbeat_path(journal):
@@ -145,38 +146,41 @@ def pid_alive(pid):
     return True
 
 
-def job_result(async_dir, job_id):
-    """The async job's final result, or None while it runs. The async wrapper first writes a
-    placeholder with "started"; the module's own result replaces it (as async_status reads it)."""
-    if not job_id:
-        return None
-    try:
-        with open(os.path.join(async_dir, job_id), encoding="utf-8") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and "started" not in data else None
+def whole_journal(journal):
+    """Every event of the journal, for the run's first and last word."""
+    events, _offset = read_new(journal, None, 0)
+    return events
 
 
-def wait_for_result(async_dir, job_id, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = job_result(async_dir, job_id)
-        if result is not None or time.monotonic() >= deadline:
-            return result
-        time.sleep(RESULT_TICK_SECONDS)
+def result_of(event):
+    """The run's result from the journal's "result" event, with the report and summary from the
+    files it names (the engine wrote them before that event)."""
+    result = {k: v for k, v in event.items() if k not in ("time", "event", "msg", "message")}
+    if event.get("message"):
+        result["msg"] = event["message"]
+    report_file = event.get("report_file")
+    if report_file:
+        try:
+            with open(report_file, encoding="utf-8") as handle:
+                result["report"] = json.load(handle)
+            with open(os.path.splitext(report_file)[0] + ".txt", encoding="utf-8") as handle:
+                result["summary"] = handle.read().rstrip("\n")
+        except (OSError, ValueError):
+            pass
+    return result
 
 
-def begin_pid(journal):
-    try:
-        with open(journal, encoding="utf-8") as handle:
-            for line in handle:
-                event = json.loads(line)
-                if event.get("pid"):
-                    return event["pid"]
-    except (OSError, ValueError):
-        return None
-    return None
+def died_result(events):
+    """What a watcher can tell of an engine that is gone without its result: what it wrote last."""
+    begin = next((e for e in events if e.get("event") == "begin"), {})
+    last = events[-1] if events else {}
+    started = any(e.get("node") and e.get("event") != "plan" for e in events)
+    message = ("the rollout engine (pid %s) is gone without writing its result; the last thing it wrote, at %s: "
+               "%s. A rerun resumes from the state recorded on the nodes." % (
+                   begin.get("pid"), last.get("time"), last.get("msg") or last.get("event")))
+    report = {"run_id": begin.get("run_id"), "status": "died", "message": message, "last_event": last}
+    return {"run_id": begin.get("run_id"), "status": "died", "changed": started, "msg": message, "report": report,
+            "summary": "Rolling driver upgrade %s died: %s" % (begin.get("run_id"), message)}
 
 
 def line_of(event):
@@ -186,7 +190,9 @@ def line_of(event):
 
 def follow_journal(clients, params, check_mode):
     """New journal events (waiting up to ``params["wait"]`` s for them), whether the run finished,
-    and its result once it has. ``clients`` is unused: this reads local files only."""
+    and its result once it has: the journal's "result" event (the engine's own word), or, when the
+    engine's process is gone without one, what it wrote last. ``clients`` is unused: this reads
+    local files only."""
     journal = params["journal"]
     cursor_path = journal + ".cursor"
     if not check_mode:
@@ -202,25 +208,28 @@ def follow_journal(clients, params, check_mode):
                 with open(cursor_path, "w", encoding="utf-8") as handle:
                     handle.write(str(offset))
             first_seen = first_seen or time.monotonic()
-        ended = any(e.get("event") == "end" for e in events)
+        kinds = {e.get("event") for e in events}
         now = time.monotonic()
         if not check_mode:
             beat(journal)
-        if ended or now >= deadline or (first_seen and now - first_seen >= BURST_SECONDS):
+        if "result" in kinds:
+            break
+        # After the "end" event the engine still releases its Lease and writes its report files.
+        if "end" in kinds:
+            deadline = max(deadline, first_seen + RESULT_WAIT_SECONDS)
+        elif first_seen and now - first_seen >= BURST_SECONDS:
+            break
+        if now >= deadline:
             break
         time.sleep(TICK_SECONDS)
-    status = next((e.get("status") for e in reversed(events) if e.get("event") == "end"), None)
-    finished = status is not None
-    async_dir, job_id = params["async_dir"], params.get("job_id")
-    result = wait_for_result(async_dir, job_id, RESULT_WAIT_SECONDS) if finished else None
-    if not finished:
-        pid = begin_pid(journal)
-        gone = pid is not None and not pid_alive(pid)
-        result = job_result(async_dir, job_id)
-        if gone or result is not None:
-            finished, status = True, "died" if gone and result is None else "finished"
-    lines = [line_of(e) for e in events]
-    if not lines:
-        lines = ["waiting..."]
+    final = next((e for e in reversed(events) if e.get("event") == "result"), None)
+    result = result_of(final) if final else None
+    if result is None:
+        everything = whole_journal(journal)
+        pid = next((e["pid"] for e in everything if e.get("pid")), None)
+        if pid is not None and not pid_alive(pid) and not any(e.get("event") == "result" for e in everything):
+            result = died_result(everything)
+    lines = [line_of(e) for e in events if e.get("event") != "result"] or ["waiting..."]
     extra = {"result": result} if result is not None else {}
-    return dict(changed=False, events=events, lines=lines, finished=finished, status=status, **extra)
+    return dict(changed=False, events=events, lines=lines, begun=os.path.exists(journal),
+                finished=result is not None, status=result["status"] if result else None, **extra)

@@ -43,9 +43,9 @@ class Journal:
             self.handle.close()
 
 
-def event(wall, kind, message, track=None, **fields):
+def event(wall, kind, text, track=None, **fields):
     """One journal event: time, event, msg, and the node's name, Kubernetes name and phase."""
-    record = {"time": times.iso_ms(wall), "event": kind, "msg": message}
+    record = {"time": times.iso_ms(wall), "event": kind, "msg": text}
     if track is not None:
         record.update(node=track.name, kube_name=track.kube_name, phase=track.phase)
     record.update(fields)
@@ -134,9 +134,30 @@ def run_report(run_id, pool_id, target, status, stop_reason, started_wall, ended
     return report
 
 
+def refusal_report(run_id, pool, target, status, message):
+    """The report of a run that ended before any change (``refused``, or ``error`` for a bug)."""
+    return {"run_id": run_id, "pool_id": pool, "target": target, "status": status, "stop_reason": None,
+            "message": message, "counts": {}, "nodes": []}
+
+
+# The result fields the journal's last event carries; the report and the summary are in the files it names.
+RESULT_FIELDS = ("run_id", "status", "changed", "report_file", "timeline_file")
+
+
+def result_event(wall, result):
+    """The journal's last event: the run's outcome, what lite_rollout_info hands back when it ends
+    (the result's ``msg`` as ``message``: ``msg`` is every event's one line)."""
+    fields = {k: result.get(k) for k in RESULT_FIELDS if result.get(k) is not None}
+    if result.get("msg"):
+        fields["message"] = result["msg"]
+    return event(wall, "result", "result: %s" % result.get("status"), **fields)
+
+
 def summary_text(report):
     lines = ["Rolling driver upgrade %s of pool %s to %s: %s" % (report.get("run_id"), report.get("pool_id"),
                                                                  report.get("target"), report.get("status"))]
+    if report.get("message") and not report.get("nodes"):
+        lines.append(report["message"])
     if report.get("stop_reason"):
         lines.append("Stopped launching: %s" % report["stop_reason"])
     counts = report.get("counts") or {}

@@ -34,10 +34,12 @@ from ansible_collections.modelarts.lite.plugins.module_utils.k8s import nodes as
 
 def run_rollout(clients, params, check_mode):
     """The rollout of ``params`` on ``clients.pool`` (``state: stopped``: stop the one running there). A
-    run that ends failed, blocked or stopped raises RolloutFailedError, which carries the whole result."""
+    run that ends failed, blocked or stopped raises RolloutFailedError, which carries the whole result.
+    Whatever the outcome, the journal's last event is its "result" (what lite_rollout_info hands back;
+    the report files it names)."""
     if params.get("state") == "stopped":
         return stop.ensure_stopped(clients, params, check_mode)
-    run_id = params.get("run_id") or R.new_run_id(time.time)
+    run_id = run_id_of(params)
     journal = R.Journal(params.get("journal"))
     journal(R.event(time.time(), "begin", "run %s: pre-flight checks of pool %s for driver %s"
                     % (run_id, params.get("pool"), params.get("driver_version")), pid=os.getpid(), run_id=run_id))
@@ -47,17 +49,60 @@ def run_rollout(clients, params, check_mode):
             result["report_file"] = R.write_report(params["report_dir"], result)
             result["timeline_file"] = R.write_timeline(params["report_dir"], run_id, params.get("journal"),
                                                        result["report"].get("max_unavailable"))
+        journal(R.result_event(time.time(), result))
     except LiteError as error:
-        journal(R.event(time.time(), "end", "refused: %s" % error, status="refused"))
+        _refused(journal, params, check_mode, run_id, "refused", str(error))
+        error.recorded = True
         raise
     except Exception as error:
-        journal(R.event(time.time(), "end", "unexpected %s" % type(error).__name__, status="error"))
+        error.run_id = run_id   # record_failure records it, with the wrapper's redacted message
         raise
     finally:
         journal.close()
     if result["status"] in (M.RUN_FAILED, M.BLOCKED, M.STOPPED):
-        raise RolloutFailedError(result.pop("msg"), result)
+        failed = RolloutFailedError(result.pop("msg"), result)
+        failed.recorded = True
+        raise failed
     return result
+
+
+def run_id_of(params):
+    """The run id: the one given, else a new one (report.new_run_id)."""
+    return params.get("run_id") or R.new_run_id(time.time)
+
+
+def record_failure(params, check_mode, error, message):
+    """LiteModule's ``on_failure`` for lite_rollout: a failure before the run began (bad options, no
+    such pool, no credentials, an unreachable cluster) is recorded as a refusal, as the run would
+    have recorded it, so a watcher of the journal learns it at once; so is a bug (status ``error``).
+    A refusal the run recorded itself is left alone."""
+    if getattr(error, "recorded", False) or params.get("state") == "stopped" \
+            or not (params.get("journal") or params.get("report_dir")):
+        return
+    try:
+        journal = R.Journal(params.get("journal"))
+    except OSError:
+        return      # the failure itself names the path that cannot be used
+    try:
+        _refused(journal, params, check_mode, getattr(error, "run_id", None) or run_id_of(params),
+                 "refused" if isinstance(error, LiteError) else "error", message)
+    finally:
+        journal.close()
+
+
+def _refused(journal, params, check_mode, run_id, status, message):
+    """A run that ended before any change: the journal's "end" and "result" events and, with
+    ``report_dir`` (not in check mode), the report files saying so."""
+    journal(R.event(time.time(), "end", "%s: %s" % (status, message), status=status))
+    result = {"run_id": run_id, "status": status, "msg": message, "changed": False,
+              "report": R.refusal_report(run_id, params.get("pool"), params.get("driver_version"), status, message)}
+    if params.get("report_dir") and not check_mode:
+        try:
+            result["report_file"] = R.write_report(params["report_dir"], dict(result, summary=R.summary_text(
+                result["report"])))
+        except OSError as error:
+            journal(R.event(time.time(), "warning", "no report file: %s" % error))
+    journal(R.result_event(time.time(), result))
 
 
 def select_nodes(kube, params, pool_id, records):

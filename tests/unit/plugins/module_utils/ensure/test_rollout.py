@@ -599,7 +599,8 @@ def test_preflight_refusals_change_nothing(preflight, tmp_path):
     assert pool.batch_names == [] and pool.leases == {}
     assert all(not n["metadata"]["annotations"] for n in pool.nodes.values())
     events = [json.loads(line) for line in (tmp_path / "j.jsonl").read_text().splitlines()]
-    assert [e["event"] for e in events] == ["begin", "end"] and events[-1]["status"] == "refused"
+    assert [e["event"] for e in events] == ["begin", "end", "result"] and events[-1]["status"] == "refused"
+    assert "outside the maintenance window" in events[-1]["message"]
 
 
 def test_check_mode_returns_the_plan(preflight):

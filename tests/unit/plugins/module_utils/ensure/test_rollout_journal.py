@@ -3,6 +3,7 @@ import json
 import os
 
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import progress as info
+from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import report as R
 from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout.report import Journal
 
 
@@ -28,23 +29,44 @@ def test_reader_returns_each_complete_line_once(tmp_path):
     journal.close()
 
 
-def test_finished_when_the_engine_is_gone(tmp_path):
+def test_an_engine_gone_without_its_result_died_and_the_result_says_what_it_wrote_last(tmp_path):
     path = tmp_path / "run.jsonl"
-    path.write_text(json.dumps({"event": "begin", "pid": 2 ** 22 + 12345, "msg": "x"}) + "\n")
-    assert info.begin_pid(str(path)) == 2 ** 22 + 12345
-    assert info.pid_alive(os.getpid()) and not info.pid_alive(2 ** 22 + 12345)
+    gone = 2 ** 22 + 12345
+    assert info.pid_alive(os.getpid()) and not info.pid_alive(gone)
+    path.write_text("".join(json.dumps(e) + "\n" for e in (
+        {"event": "begin", "pid": gone, "run_id": "r-1", "msg": "x", "time": "2026-12-06T10:00:00.000Z"},
+        {"event": "node", "node": "n-1", "msg": "n-1 cordoned, draining", "time": "2026-12-06T10:00:01.000Z"})))
+    params = {"journal": str(path), "wait": 0.0}
+    result = info.follow_journal(None, params, True)
+    assert result["finished"] and result["status"] == "died" and result["begun"], result
+    died = result["result"]
+    assert died["run_id"] == "r-1" and died["changed"] is True and died["report"]["status"] == "died"
+    assert "pid %d" % gone in died["msg"] and "n-1 cordoned, draining" in died["msg"], died["msg"]
+    assert sorted(os.listdir(str(tmp_path))) == ["run.jsonl"], "check mode writes nothing"
 
 
-def test_job_result_is_the_module_result_not_the_async_placeholder(tmp_path):
-    # What ansible's async_wrapper writes: a placeholder first, then the module's own result.
-    job = tmp_path / "42.1"
-    job.write_text(json.dumps({"started": True, "finished": False, "ansible_job_id": "42.1"}))
-    assert info.job_result(str(tmp_path), "42.1") is None
-    assert info.wait_for_result(str(tmp_path), "42.1", 0.1) is None
-    job.write_text(json.dumps({"changed": True, "status": "succeeded", "report_file": "/r/run.json"}))
-    assert info.job_result(str(tmp_path), "42.1")["status"] == "succeeded"
-    assert info.wait_for_result(str(tmp_path), "42.1", 0.1)["report_file"] == "/r/run.json"
-    assert info.job_result(str(tmp_path), "nope") is None and info.job_result(str(tmp_path), None) is None
+def test_a_journal_not_begun_is_not_finished(tmp_path):
+    result = info.follow_journal(None, {"journal": str(tmp_path / "none.jsonl"), "wait": 0.0}, True)
+    assert result["begun"] is False and result["finished"] is False and "result" not in result
+
+
+def test_the_result_is_the_engines_last_event_with_the_files_it_names(tmp_path):
+    path = str(tmp_path / "run.jsonl")
+    report = tmp_path / "r-2.json"
+    report.write_text(json.dumps({"run_id": "r-2", "status": "refused", "message": "no such pool"}))
+    (tmp_path / "r-2.txt").write_text("Rolling driver upgrade r-2: refused\nno such pool\n")
+    journal = Journal(path)
+    journal({"event": "begin", "pid": os.getpid(), "msg": "one"})
+    journal({"event": "end", "status": "refused", "msg": "refused: no such pool"})
+    journal(R.result_event(0.0, {"run_id": "r-2", "status": "refused", "changed": False, "msg": "no such pool",
+                                 "report_file": str(report)}))
+    journal.close()
+    result = info.follow_journal(None, {"journal": path, "wait": 0.0}, False)
+    assert result["finished"] and result["status"] == "refused"
+    assert [line.split(" ", 1)[1] for line in result["lines"]] == ["one", "refused: no such pool"]
+    final = result["result"]
+    assert final["msg"] == "no such pool" and final["changed"] is False and final["report"]["message"] == "no such pool"
+    assert final["summary"].splitlines() == ["Rolling driver upgrade r-2: refused", "no such pool"]
 
 
 def test_follow_writes_the_cursor_only_outside_check_mode(tmp_path):
@@ -52,13 +74,15 @@ def test_follow_writes_the_cursor_only_outside_check_mode(tmp_path):
     journal = Journal(path)
     journal({"event": "begin", "pid": os.getpid(), "msg": "one"})
     journal({"event": "node", "msg": "two"})
-    params = {"journal": path, "wait": 0.5, "job_id": None, "async_dir": str(tmp_path)}
+    params = {"journal": path, "wait": 0.5}
     for _attempt in range(2):
         result = info.follow_journal(None, params, True)
         assert [e["msg"] for e in result["events"]] == ["one", "two"] and result["finished"] is False
     assert sorted(os.listdir(str(tmp_path))) == ["run.jsonl"]
     assert [e["msg"] for e in info.follow_journal(None, params, False)["events"]] == ["one", "two"]
     journal({"event": "end", "status": "succeeded", "msg": "three"})
+    journal(R.result_event(0.0, {"run_id": "r", "status": "succeeded", "changed": True}))
     result = info.follow_journal(None, params, False)
-    assert [e["msg"] for e in result["events"]] == ["three"] and result["finished"] and result["status"] == "succeeded"
+    assert [e["msg"] for e in result["events"]] == ["three", "result: succeeded"]
+    assert result["finished"] and result["status"] == "succeeded" and result["result"]["changed"] is True
     journal.close()

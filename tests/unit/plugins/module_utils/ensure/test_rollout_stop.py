@@ -84,7 +84,7 @@ def test_the_controller_watch_counts_silence_from_the_last_poll(tmp_path):
 def test_each_progress_poll_beats_and_check_mode_writes_nothing(tmp_path):
     journal = tmp_path / "run.jsonl"
     journal.write_text(json.dumps({"event": "begin", "msg": "one"}) + "\n")
-    params = {"journal": str(journal), "wait": 0.0, "async_dir": str(tmp_path), "job_id": None}
+    params = {"journal": str(journal), "wait": 0.0}
     progress.follow_journal(None, params, check_mode=True)
     assert not os.path.exists(progress.heartbeat_path(str(journal)))
     progress.follow_journal(None, params, check_mode=False)
