@@ -175,6 +175,10 @@ def test_fault_row(ansible, sim, tmp_path, row):
         assert row["message"] in failures(output), failures(output)
         # The report's status is the run's outcome, never an HTTP status code leaking from the error.
         assert report["status"] in ("refused", "error", "failed"), report["status"]
+        # The engine wrote it, and said so last in its journal: the role writes no report of its own.
+        last = json.loads((tmp_path / ("%s.jsonl" % run_id)).read_text().splitlines()[-1])
+        assert last["event"] == "result" and last["report_file"] == str(tmp_path / ("%s.json" % run_id)), last
+        assert row["message"] in report["message"], report
         assert inv.mutations(sim.audit_entries()[mark:]) == [], "a refused run must change nothing"
     elif row["outcome"] == "skipped":
         assert report["status"] == "succeeded", report
