@@ -84,7 +84,14 @@ def _module_options(name):
     module = importlib.import_module("ansible_collections.modelarts.lite.plugins.modules." + name)
     documented = dict(yaml.safe_load(auth_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
     documented.update(yaml.safe_load(wait_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
-    documented.update(yaml.safe_load(module.DOCUMENTATION).get("options") or {})
+    own = yaml.safe_load(module.DOCUMENTATION)
+    for fragment in own.get("extends_documentation_fragment") or []:
+        # The collection's own fragments of one module's option groups (modelarts.lite.rollout.jobs).
+        parts = fragment.split(".")
+        if parts[:2] == ["modelarts", "lite"] and len(parts) == 4:
+            source = importlib.import_module("ansible_collections.modelarts.lite.plugins.doc_fragments." + parts[2])
+            documented.update(yaml.safe_load(getattr(source.ModuleDocFragment, parts[3].upper()))["options"])
+    documented.update(own.get("options") or {})
     spec = dict(auth_spec(), **wait_spec())
     spec.update(kube_spec())
     spec.update(module.ARGUMENT_SPEC)
