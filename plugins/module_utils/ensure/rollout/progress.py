@@ -225,10 +225,13 @@ def follow_journal(clients, params, check_mode):
     final = next((e for e in reversed(events) if e.get("event") == "result"), None)
     result = result_of(final) if final else None
     if result is None:
+        # The latest run's events (a journal named by a reused run id holds earlier runs before it).
         everything = whole_journal(journal)
-        pid = next((e["pid"] for e in everything if e.get("pid")), None)
-        if pid is not None and not pid_alive(pid) and not any(e.get("event") == "result" for e in everything):
-            result = died_result(everything)
+        begins = [i for i, e in enumerate(everything) if e.get("event") == "begin"]
+        latest = everything[begins[-1]:] if begins else everything
+        pid = latest[0].get("pid") if begins else None
+        if pid is not None and not pid_alive(pid) and not any(e.get("event") == "result" for e in latest):
+            result = died_result(latest)
     lines = [line_of(e) for e in events if e.get("event") != "result"] or ["waiting..."]
     extra = {"result": result} if result is not None else {}
     return dict(changed=False, events=events, lines=lines, begun=os.path.exists(journal),
