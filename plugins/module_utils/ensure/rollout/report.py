@@ -161,7 +161,8 @@ def summary_text(report):
     if report.get("stop_reason"):
         lines.append("Stopped launching: %s" % report["stop_reason"])
     counts = report.get("counts") or {}
-    lines.append("Nodes: " + ", ".join("%s %d" % (k, v) for k, v in sorted(counts.items())))
+    if counts:
+        lines.append("Nodes: " + ", ".join("%s %d" % (k, v) for k, v in sorted(counts.items())))
     if report.get("elapsed_seconds") is not None:
         lines.append("Elapsed %ss (max_unavailable %s%s)" % (
             report["elapsed_seconds"], report.get("max_unavailable"),

@@ -86,3 +86,26 @@ def test_follow_writes_the_cursor_only_outside_check_mode(tmp_path):
     assert [e["msg"] for e in result["events"]] == ["three", "result: succeeded"]
     assert result["finished"] and result["status"] == "succeeded" and result["result"]["changed"] is True
     journal.close()
+
+
+def test_a_failure_before_the_run_began_is_recorded_by_the_engine_and_a_recorded_one_is_left(tmp_path):
+    from ansible_collections.modelarts.lite.plugins.module_utils.ensure.rollout import run as RUN
+    from ansible_collections.modelarts.lite.plugins.module_utils.errors import NotFoundError
+
+    params = {"journal": str(tmp_path / "r-3.jsonl"), "report_dir": str(tmp_path), "run_id": "r-3",
+              "pool": "gone", "driver_version": "v2"}
+    RUN.record_failure(params, True, NotFoundError("no pool named gone"), "no pool named gone")
+    assert os.listdir(str(tmp_path)) == ["r-3.jsonl"], "check mode: the journal only, no report"
+    RUN.record_failure(params, False, NotFoundError("no pool named gone"), "no pool named gone")
+    result = info.follow_journal(None, {"journal": params["journal"], "wait": 0.0}, True)["result"]
+    assert result["status"] == "refused" and result["msg"] == "no pool named gone" and result["changed"] is False
+    assert result["report"]["status"] == "refused" and result["report"]["pool_id"] == "gone"
+    assert result["summary"].splitlines() == ["Rolling driver upgrade r-3 of pool gone to v2: refused",
+                                              "no pool named gone"], result["summary"]
+    recorded = NotFoundError("seen")
+    recorded.recorded = True
+    before = (tmp_path / "r-3.jsonl").read_text()
+    RUN.record_failure(params, False, recorded, "seen")
+    RUN.record_failure(params, False, KeyError("bug"), "Unexpected KeyError")
+    events = [json.loads(line) for line in (tmp_path / "r-3.jsonl").read_text()[len(before):].splitlines()]
+    assert [(e["event"], e.get("status")) for e in events] == [("end", "error"), ("result", "error")], events
