@@ -109,60 +109,6 @@ options:
         O(max_failed_nodes).
     type: bool
     default: false
-  canary_nodes:
-    description:
-      - The first this many nodes form the canary. No other node starts until every canary node is
-        done. A failed canary node stops the run. Nodes a previous run already finished count
-        towards the canary.
-      - Between 0 and 2000 nodes; a value outside is refused before any call.
-    type: int
-    default: 1
-  canary_pause:
-    description:
-      - After the canary passes, end the run with status C(paused_after_canary) instead of
-        continuing. A rerun with O(canary_approved=true) continues.
-    type: bool
-    default: false
-  canary_approved:
-    description:
-      - Approval to continue past a paused canary.
-    type: bool
-    default: false
-  window:
-    description:
-      - Maintenance window. Outside it the run refuses to start unless O(window_override=true).
-        When it closes, or comes within O(window_margin) seconds of closing, no new node starts.
-        The nodes in flight finish, and the run ends with status C(paused_window_closed).
-    type: dict
-    suboptions:
-      start:
-        description: Opening time, C(HH:MM) or C(HH:MM:SS).
-        type: str
-        default: "00:00"
-      end:
-        description: Closing time. A window whose end is before its start crosses midnight.
-        type: str
-        default: "00:00"
-      days:
-        description: Days on which the window opens (C(mon) ... C(sun)). Every day by default.
-        type: list
-        elements: str
-      timezone:
-        description: IANA time zone of O(window.start) and O(window.end).
-        type: str
-        default: UTC
-  window_override:
-    description:
-      - Ignore O(window) for this run.
-    type: bool
-    default: false
-  window_margin:
-    description:
-      - Seconds before the window closes from which no new node starts. Set it to about one node's
-        upgrade time.
-      - Between 0 and 86400 seconds; a value outside is refused before any call.
-    type: int
-    default: 0
   drain_timeout:
     description:
       - Seconds a node's drain may take (PDB refusals are retried meanwhile). When it runs out, the
@@ -258,6 +204,8 @@ options:
 extends_documentation_fragment:
   - modelarts.lite.auth
   - modelarts.lite.kube
+  - modelarts.lite.rollout.canary
+  - modelarts.lite.rollout.window
   - modelarts.lite.rollout.compatibility
   - modelarts.lite.rollout.jobs
   - modelarts.lite.attributes
