@@ -20,7 +20,10 @@ def start(sim, state_dir):
                                                        "ips": ADDRESSES}]})["supernodes"][0]
     world = SshWorld(os.path.join(state_dir, "ssh"))
     for index, (server, address) in enumerate(zip(hyper["servers"], ADDRESSES)):
-        world.add_host(server["name"], address, chip="snt9b23", super_pod_id=0, server_index=index)
+        # One root file system of each kind the system_disk_grow role grows: ext4, then xfs.
+        world.add_host(server["name"], address, chip="snt9b23", super_pod_id=0, server_index=index,
+                       system_disk={"simulator_env": os.path.join(sim.state_dir, "env.json"), "server_id": server["id"],
+                                    "root_fstype": ("ext4", "xfs")[index]})
     world.start()
     inventory_dir = os.path.join(state_dir, "inventory")
     os.makedirs(inventory_dir, exist_ok=True)

@@ -39,6 +39,7 @@ class AdminApi:
             ("POST", "seed"): self.seed, ("POST", "shutdown"): self.shutdown,
             ("GET", "clock"): self.clock, ("POST", "clock/advance"): self.advance,
             ("POST", "nodes/readiness"): self.node_readiness, ("GET", "gangs"): self.gangs,
+            ("GET", "system-disk"): self.system_disk,
         }.get((request.method, route))
         if handler is None:
             return _error(404, "no admin endpoint %s %s" % (request.method, request.path))
@@ -139,6 +140,17 @@ class AdminApi:
             return _error(404, "gang jobs need the Kubernetes side, which is not installed")
         self.world.run_due()
         return Response.json(200, {"pools": self.kube.gang_reports(request.query_value("pool", "") or None)})
+
+    def system_disk(self, request, body):
+        """`?server=<id>` -> the server's system disk (its EVS ROOT volume) as its host sees it: the size the
+        host tools' stand-ins (blockdev.py) report for the boot disk. Read only, not audited."""
+        self.world.run_due()
+        with self.world.lock:
+            server = self.cloud.devservers.data["servers"].get(request.query_value("server", ""))
+            if server is None:
+                return _error(404, "no Lite Server %r" % request.query_value("server", ""))
+            root = next(v for v in server["volumes"] if v["type"] == "ROOT")
+        return Response.json(200, {"server_id": server["id"], "volume_id": root["evs_id"], "size": root["size"]})
 
     def shutdown(self, request, body):
         self.request_shutdown()

@@ -8,7 +8,8 @@ as its private IP (seed ``ip`` / ``ips``), so inventory -> SSH -> host is the re
 All hosts share this machine's file system, so each gets a root directory of its own. Every SSH
 session on a host has ``LITE_SERVER_ROOT`` pointing there (roles write below ``lite_server_root``, which
 the test inventory sets to the same directory) and a PATH that starts with the host's own
-``usr/local/bin``, where the Ascend tool stand-ins (``ascend.py``) live. The host's facts for those
+``usr/local/bin``, where the Ascend tool stand-ins (``ascend.py``) live, and for a host given a
+system disk the block device tools' (``blockdev.py``). The host's facts for those
 tools (chip, NPU count, driver, super node, injected faults) are ``<root>/etc/modelarts-sim/host.json``.
 
     world = SshWorld(tmp / "ssh", port=0)
@@ -27,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from . import blockdev
+
 SSHD = os.environ.get("MODELARTS_SIM_SSHD", "/usr/sbin/sshd")
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 FACTS = ("etc", "modelarts-sim", "host.json")
@@ -35,6 +38,7 @@ TOOLS = ("npu-smi", "ascend-dmi", "hccn_tool")
 # below ascend-toolkit, and latest -> <version>. A3 Lite Server images ship CANN 8.x.
 TOOLKIT = ("usr", "local", "Ascend", "ascend-toolkit")
 DEFAULT_CANN = "8.2.RC1"
+DISK_TOOLS = ("lsblk", "findmnt", "growpart", "resize2fs", "dumpe2fs", "xfs_growfs")
 
 
 class SshWorldError(RuntimeError):
@@ -65,15 +69,23 @@ class SshWorld:
     def root(self, name):
         return self.hosts[name]["root"]
 
-    def add_host(self, name, address, **facts):
-        """A host at ``address`` with the tool facts ``facts`` (see ascend.DEFAULT_FACTS)."""
+    def add_host(self, name, address, system_disk=None, **facts):
+        """A host at ``address`` with the tool facts ``facts`` (see ascend.DEFAULT_FACTS).
+
+        ``system_disk`` (``{"simulator_env": <env.json>, "server_id": id, "root_fstype": "ext4"|"xfs"|...}``)
+        gives the host its system disk: the block device tool stand-ins (blockdev.py) then report the
+        server's EVS system volume as ``/dev/sda``, its root partition and file system filling it."""
         root = os.path.join(self.base, "hosts", name)
         for sub in ("usr/local/bin", "etc/modelarts-sim", "etc/profile.d", "var/log", "tmp"):
             os.makedirs(os.path.join(root, sub), exist_ok=True)
-        for tool in TOOLS:
+        tools = [(tool, "ascend") for tool in TOOLS]
+        if system_disk:
+            blockdev.save(root, blockdev.new_disk(**system_disk))
+            tools += [(tool, "blockdev") for tool in DISK_TOOLS]
+        for tool, module in tools:
             script = os.path.join(root, "usr/local/bin", tool)
             with open(script, "w", encoding="utf-8") as handle:
-                handle.write("#!/bin/sh\nexec %s -m modelarts_sim.ascend %s \"$@\"\n" % (self.python, tool))
+                handle.write("#!/bin/sh\nexec %s -m modelarts_sim.%s %s \"$@\"\n" % (self.python, module, tool))
             os.chmod(script, 0o755)
         self.hosts[name] = {"address": address, "root": root}
         self.write_facts(name, dict(facts, hostname=name))

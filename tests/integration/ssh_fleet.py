@@ -23,6 +23,8 @@ CHIP = {HPS: "snt9b23", BMS_A2: "snt9b"}
 SUPERNODES = [("sn-a", ["127.0.0.11", "127.0.0.12"]), ("sn-b", ["127.0.0.13", "127.0.0.14"])]
 SERVERS = [{"name": "solo-1", "flavor": BMS_A2, "ip": "127.0.0.15"},
            {"name": "parked-1", "flavor": BMS_A2, "ip": "127.0.0.16", "status": "STOPPED"}]
+# Root file systems (blockdev.py stand-ins): ext4 everywhere but the standalone server's xfs.
+ROOT_FSTYPE = {"solo-1": "xfs"}
 
 
 def _plain(obj):
@@ -61,7 +63,9 @@ class SshFleet:
             if server.get("status", "RUNNING") == "RUNNING":
                 world.add_host(name, server["ip"], chip=CHIP[server["flavor"]],
                                super_pod_id=pods.get(server["super_node"], 0),
-                               server_index=server.get("server_index", 0))
+                               server_index=server.get("server_index", 0),
+                               system_disk={"simulator_env": os.path.join(sim.state_dir, "env.json"),
+                                            "server_id": server["id"], "root_fstype": ROOT_FSTYPE.get(name, "ext4")})
         world.start()
         return cls(sim, base, world, servers)
 
@@ -94,9 +98,9 @@ class SshFleet:
         return json.loads(self.run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"],
                                    extra_env=extra_env).stdout, object_hook=_plain)
 
-    def playbook(self, inventory, playbook, limit=None, extra_vars=None, expect_rc=(0,)):
+    def playbook(self, inventory, playbook, limit=None, extra_vars=None, expect_rc=(0,), check=False):
         """Run a playbook with the JSON callback; -> parsed output (stats per host under "stats")."""
-        cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)]
+        cmd = [str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)] + (["--check"] if check else [])
         if limit:
             cmd += ["--limit", limit]
         if extra_vars:

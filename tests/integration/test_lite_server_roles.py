@@ -191,3 +191,54 @@ def test_stress_test_schedules_runs_and_reports_the_faulty_link(fleet, tmp_path)
                      "usr/local/sbin/modelarts-lite-stress-test", "etc/modelarts-lite/stress-test.json",
                      "var/log/modelarts-lite/stress-test"):
             assert not os.path.lexists(os.path.join(root, path)), (host, path)
+
+
+def disk_state(fleet, host):
+    with open(os.path.join(fleet.world.root(host), "etc/modelarts-sim/disk.json"), encoding="utf-8") as handle:
+        return json.load(handle)["partitions"]
+
+
+def outcome(output, host):
+    for task in output["plays"][0]["tasks"]:
+        if task["task"]["name"].endswith("The outcome") and host in task["hosts"]:
+            return task["hosts"][host]["ansible_facts"]["system_disk_grow_result"]
+    raise AssertionError("no outcome for %s" % host)
+
+
+def test_system_disk_grow_evs_then_host_idempotent_and_refusals(fleet, sim):
+    hosts = ["sn-a-1", "solo-1"]     # root on ext4 and on xfs (ssh_fleet.ROOT_FSTYPE)
+    limit = ",".join(hosts)
+    play = write_play(fleet, "disk", [{"role": "modelarts.lite.system_disk_grow", "vars": {"system_disk_grow_size": 300}}])
+    before = {host: disk_state(fleet, host) for host in hosts}
+    mark = len(sim.audit_entries())
+    preview = fleet.playbook(fleet.inventory(), play, limit=limit, check=True)
+    assert all(preview["stats"][host]["changed"] >= 3 for host in hosts), preview["stats"]   # EVS, partition, fs
+    assert sim.audit_entries()[mark:] == [] and before == {host: disk_state(fleet, host) for host in hosts}
+
+    grown = fleet.playbook(fleet.inventory(), play, limit=limit)
+    extends = [e for e in sim.audit_entries()[mark:] if e["api"] == "evs"]
+    assert [e["body"] for e in extends] == [{"os-extend": {"new_size": 300}}] * 2
+    for host, tool in zip(hosts, ["resize2fs", "xfs_growfs"]):
+        result = outcome(grown, host)
+        assert (result["disk"], result["partition"], result["tool"], result["evs_size_gb"]) == ("/dev/sda", 2, tool, 300)
+        assert result["disk_bytes"] == 300 << 30 and result["partition_changed"] and result["fs_changed"]
+        assert result["device_bytes"] > result["device_bytes_before"] + (99 << 30) and result["full_size"]
+        assert result == outcome(preview, host)   # check mode predicted exactly this
+        root = disk_state(fleet, host)[1]
+        assert root["sectors"] * 512 == result["device_bytes"] and root["blocks"] * 4096 == result["fs_bytes"]
+
+    mark = len(sim.audit_entries())
+    rerun = fleet.playbook(fleet.inventory(), play, limit=limit)
+    assert all(rerun["stats"][host]["changed"] == 0 for host in hosts), rerun["stats"]
+    assert sim.audit_entries()[mark:] == []
+
+    grown_state = {host: disk_state(fleet, host) for host in hosts}
+    wrong_disk = fleet.playbook(fleet.inventory(), play, limit="sn-a-1", expect_rc=(2,), extra_vars={
+        "system_disk_grow_size": 400, "system_disk_grow_disk": "/dev/vdb"})
+    assert "/ is on /dev/sda, not on /dev/vdb (system_disk_grow_disk). Nothing was changed." in \
+        failed_message(wrong_disk, "sn-a-1")
+    efi = fleet.playbook(fleet.inventory(), play, limit="solo-1", expect_rc=(2,), extra_vars={
+        "system_disk_grow_size": 400, "system_disk_grow_mount": "/boot/efi"})
+    assert "/boot/efi (/dev/sda1) holds a vfat file system" in failed_message(efi, "solo-1")
+    assert sim.audit_entries()[mark:] == [], "a refusal comes before the EVS call"
+    assert grown_state == {host: disk_state(fleet, host) for host in hosts}
