@@ -11,6 +11,7 @@ from huaweicloudsdkevs.v2 import model as evs_model
 from huaweicloudsdkevs.v2.evs_client import EvsClient
 from huaweicloudsdkims.v2 import model as ims_model
 from huaweicloudsdkims.v2.ims_client import ImsClient
+from modelarts_sim.testing import SimulatorError
 
 
 def sdk_client(sim, cls, service):
@@ -89,6 +90,13 @@ def test_sdk_extends_a_system_disk_and_the_server_reports_it(sim, evs, seeded):
     assert job.status == "SUCCESS" and job.entities.size == 300
     assert root(server(sim, "evs-a"))["size"] == 300
     assert evs.show_volume(evs_model.ShowVolumeRequest(volume_id=volume_id)).volume.size == 300
+    # What the server's own disk tools see (blockdev.py stand-ins read it): the grown size, read without an audit line.
+    before = len(sim.audit_entries())
+    assert sim.admin("GET", "system-disk?server=" + raw["id"]) == {"server_id": raw["id"], "volume_id": volume_id,
+                                                                   "size": 300}
+    assert sim.audit_entries(before) == []
+    with pytest.raises(SimulatorError, match="404"):
+        sim.admin("GET", "system-disk?server=no-such-server")
 
 
 @pytest.mark.parametrize("new_size, fragment", [(lambda size: size, "larger than"),
