@@ -233,12 +233,14 @@ def test_system_disk_grow_evs_then_host_idempotent_and_refusals(fleet, sim):
     assert sim.audit_entries()[mark:] == []
 
     grown_state = {host: disk_state(fleet, host) for host in hosts}
-    wrong_disk = fleet.playbook(fleet.inventory(), play, limit="sn-a-1", expect_rc=(2,), extra_vars={
-        "system_disk_grow_size": 400, "system_disk_grow_disk": "/dev/vdb"})
+    refused = fleet.playbook(fleet.inventory(), write_play(fleet, "disk-refused", [{
+        "role": "modelarts.lite.system_disk_grow", "vars": {
+            "system_disk_grow_size": 400,
+            "system_disk_grow_disk": "{{ '/dev/vdb' if inventory_hostname == 'sn-a-1' else '' }}",
+            "system_disk_grow_mount": "{{ '/boot/efi' if inventory_hostname == 'solo-1' else '/' }}"}}]),
+        limit=limit, expect_rc=(2,))
     assert "/ is on /dev/sda, not on /dev/vdb (system_disk_grow_disk). Nothing was changed." in \
-        failed_message(wrong_disk, "sn-a-1")
-    efi = fleet.playbook(fleet.inventory(), play, limit="solo-1", expect_rc=(2,), extra_vars={
-        "system_disk_grow_size": 400, "system_disk_grow_mount": "/boot/efi"})
-    assert "/boot/efi (/dev/sda1) holds a vfat file system" in failed_message(efi, "solo-1")
+        failed_message(refused, "sn-a-1")
+    assert "/boot/efi (/dev/sda1) holds a vfat file system" in failed_message(refused, "solo-1")
     assert sim.audit_entries()[mark:] == [], "a refusal comes before the EVS call"
     assert grown_state == {host: disk_state(fleet, host) for host in hosts}
