@@ -41,7 +41,8 @@ options:
         (C(GET /v1/{project_id}/dev-servers/images)). Required for O(operation=switch).
       - Or the ID or name of a private IMS image (for example one made by M(modelarts.lite.lite_server_image)).
         The dev-server image list does not show private images, so the module checks through IMS that it exists
-        and is C(active).
+        and is C(active), and that it was made from a server of the same server type and architecture (the
+        service refuses another, and that refusal would come after O(stop_if_running) stopped the server).
       - With O(operation=reset) it may only name the current image.
     type: str
   key_pair_name:

@@ -21,7 +21,8 @@ options:
   image:
     description:
       - Image ID or name, one the service offers for the servers' flavor, or the ID of a private IMS image made
-        from a server of the same type (see M(modelarts.lite.lite_server_image)).
+        from a server of the same server type and architecture (see M(modelarts.lite.lite_server_image)). A private
+        image made from another type (for example a BMS server) is refused before any server is stopped.
     type: str
     required: true
   key_pair_name:

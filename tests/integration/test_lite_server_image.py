@@ -132,3 +132,44 @@ def test_failed_image_job_is_reported(ansible, sim):
     assert images(ansible, "golden-fault") == []
     retried = ansible.module(IMAGE, {"name": "golden-fault", "server": "img-fault"})
     assert retried["changed"] is True and retried["image"]["status"] == "active"
+
+
+SUPERNODE_OS = "modelarts.lite.supernode_os"
+SUPERNODE_INFO = "modelarts.lite.supernode_info"
+ECS_FLAVOR = "modelarts.ecs.cpu.x86.8u32g"
+
+
+@pytest.fixture(scope="module")
+def bms_image(ansible, sim):
+    """A private image made from a BMS (Snt9B) server, a super node (HPS, Snt9B23) and an x86 ECS server."""
+    seed(sim, servers=[{"name": "img-bms-src", "status": "STOPPED"},
+                       {"name": "img-ecs-dst", "flavor": ECS_FLAVOR, "image": "Ubuntu-22.04-x86-64bit-ECS"}],
+         supernodes=[{"name": "sn-img-guard", "servers": 2}])
+    made = ansible.module(IMAGE, {"name": "golden-bms", "server": "img-bms-src"})
+    assert made["changed"] is True and made["image"]["status"] == "active", made
+    return made["image"]["id"]
+
+
+@pytest.mark.parametrize("module, args, message", [
+    (SUPERNODE_OS, {"name": "sn-img-guard", "stop_if_running": True, "allow_erase_system_disk": True},
+     "server type BMS, not HPS"),
+    (OS, {"name": "img-ecs-dst", "stop_if_running": True, "allow_erase_system_disk": True},
+     "server type BMS, not ECS; architecture ARM, not X86"),
+])
+def test_private_image_of_another_server_type_is_refused_before_any_stop(ansible, audit, bms_image, module, args,
+                                                                         message):
+    for wanted in (bms_image, "golden-bms"):
+        mark = audit.mark()
+        for check in (True, False):
+            result = ansible.module(module, dict(args, image=wanted), check=check)
+            assert result.get("failed") is True, result
+            assert message in result["msg"], result["msg"]
+            assert "image %s (golden-bms) is a private IMS image made from server img-bms-src" % bms_image \
+                in result["msg"], result["msg"]
+            assert result.get("option") == "image" and "Set image to" in result["msg"], result
+        assert audit.since(mark) == [], "a refused image must not stop or change anything"
+    if module == OS:
+        assert server(ansible, "img-ecs-dst")["status"] == "RUNNING"
+    else:
+        servers = ansible.module(SUPERNODE_INFO, {"name": "sn-img-guard"})["supernodes"][0]["servers"]
+        assert [s["status"] for s in servers] == ["RUNNING", "RUNNING"], servers

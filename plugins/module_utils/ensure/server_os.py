@@ -30,6 +30,7 @@ from ansible_collections.modelarts.lite.plugins.module_utils.errors import Preco
 # Statuses from which the API accepts changeos / reinstallos (cloud/servers.py ALLOWED).
 OS_READY = tuple(s for s, actions in api.ALLOWED.items() if "changeos" in actions)
 MAX_USER_DATA = 32 * 1024
+BARE_METAL = ("BMS", "HPS")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 CREATE_IMAGE_GAP = (
@@ -56,16 +57,18 @@ def resolve_image(client, raw, wanted):
     """The image entry (id, name, status) for ``wanted`` among the images that fit this server."""
     server_type = (raw.get("cloud_server") or {}).get("type")
     images = api.list_images(client, server_type=server_type, flavor=raw.get("flavor"))
+    offered = ", ".join(sorted(i.get("name") or i.get("image_id") for i in images)) or "none"
     matches = [i for i in images if wanted in (i.get("image_id"), i.get("name"))]
     if not matches:
         # The dev-server image list shows the service's images only: a private image is checked through IMS.
         matches = private_image(client, wanted)
+        for image in matches:
+            refuse_unfit(client, raw, image, offered)
     if not matches:
         raise ValidationError(
             "image %r is not offered for server %s (flavor %s, type %s), and IMS has no private image with that id "
-            "or name. Offered: %s."
-            % (wanted, raw.get("name"), raw.get("flavor"), server_type,
-               ", ".join(sorted(i.get("name") or i.get("image_id") for i in images)) or "none"), option="image")
+            "or name. Offered: %s." % (wanted, raw.get("name"), raw.get("flavor"), server_type, offered),
+            option="image")
     image = matches[0]
     if image.get("status") not in (None, "ACTIVE"):
         raise ValidationError("image %s (%s) is %s; only ACTIVE images can be installed."
@@ -74,14 +77,75 @@ def resolve_image(client, raw, wanted):
 
 
 def private_image(client, wanted):
-    """[the IMS private image ``wanted`` (id or name) in the dev-server image shape], or []."""
+    """[the IMS private image ``wanted`` (id or name) in the dev-server image shape, with what IMS records about
+    the machines it boots], or []."""
     found = ims.find_private_images(client, wanted) if not UUID_RE.match(wanted) else [
         i for i in [ims.get_image(client, wanted)] if i and i.get("__imagetype") == "private"]
     if len(found) > 1:
         raise ValidationError("%d private IMS images are named %r (ids %s); give the image id."
                               % (len(found), wanted, ", ".join(sorted(i["id"] for i in found))), option="image")
     return [{"image_id": i["id"], "name": i.get("name"), "private": True,
-             "status": "ACTIVE" if i.get("status") == ims.ACTIVE else str(i.get("status")).upper()} for i in found]
+             "status": "ACTIVE" if i.get("status") == ims.ACTIVE else str(i.get("status")).upper(),
+             "made_for": _made_for(i)} for i in found]
+
+
+def _made_for(image):
+    """What an IMS image record says about the machines it boots (docs/api-contract.yml, ims_list_images):
+    ``__support_arm`` the architecture, ``virtual_env_type`` bare metal (Ironic: BMS or HPS) or not
+    (FusionCompute: ECS), ``__data_origin`` ("instance,<id>") the machine it was made from. None: not recorded."""
+    arm = str(image.get("__support_arm")).lower()
+    env = image.get("virtual_env_type")
+    origin = image.get("__data_origin") or ""
+    return {"arch": {"true": "ARM", "false": "X86"}.get(arm),
+            "bare_metal": {"Ironic": True, "FusionCompute": False}.get(env),
+            "source_instance": origin.split(",", 1)[1] if origin.startswith("instance,") else None}
+
+
+def _machine(server):
+    return {"name": server.get("name"), "server_type": (server.get("cloud_server") or {}).get("type"),
+            "arch": (server.get("image") or {}).get("arch"),
+            "flavor": server.get("flavor") or server.get("resource_flavor")}
+
+
+def refuse_unfit(client, raw, image, offered):
+    """Refuse a private image the service would refuse for this server (changeos: 400 "server type,
+    architecture or NPU chip differ"), before any call that changes something. The server type and
+    architecture of the image's source server decide while that server exists; without it, IMS's own
+    record decides what it can (architecture; bare metal or ECS). No record names the NPU chip: an image
+    from a server of another flavor of the same type and architecture is left to the service."""
+    made_for = image["made_for"]
+    target = _machine(raw)
+    source = None
+    if made_for["source_instance"]:
+        source = next((_machine(s) for s in api.list_servers(client)
+                       if (s.get("cloud_server") or {}).get("id") == made_for["source_instance"]), None)
+    source = source or {"name": None, "server_type": None, "arch": None, "flavor": None}
+    source_arch = source["arch"] or made_for["arch"]
+    differ = []
+    if source["server_type"] and target["server_type"] and source["server_type"] != target["server_type"]:
+        differ.append("server type %s, not %s" % (source["server_type"], target["server_type"]))
+    elif made_for["bare_metal"] is not None and target["server_type"] and \
+            made_for["bare_metal"] != (target["server_type"] in BARE_METAL):
+        differ.append("made for %s, not %s" % ("bare metal (BMS/HPS)" if made_for["bare_metal"] else "ECS",
+                                                 target["server_type"]))
+    if source_arch and target["arch"] and source_arch != target["arch"]:
+        differ.append("architecture %s, not %s" % (source_arch, target["arch"]))
+    if not differ:
+        return
+    made_from = "server %s (type %s, arch %s, flavor %s)" % (
+        source["name"], source["server_type"], source_arch, source["flavor"]) if source["name"] else \
+        "%s (IMS records arch %s, %s)" % (
+            "machine %s, which is no Lite Server now" % made_for["source_instance"] if made_for["source_instance"]
+            else "a machine IMS does not name", made_for["arch"] or "unknown",
+            {True: "bare metal", False: "ECS", None: "type unknown"}[made_for["bare_metal"]])
+    raise ValidationError(
+        "image %s (%s) is a private IMS image made from %s; server %s is type %s, arch %s, flavor %s: %s. The service "
+        "refuses an OS change to an image whose server type, architecture or NPU chip differ, so nothing was stopped "
+        "or changed. Set image to a private image made from a %s %s server of this flavor, or to one the service "
+        "offers for it: %s."
+        % (image["image_id"], image.get("name"), made_from, target["name"], target["server_type"], target["arch"],
+           target["flavor"], "; ".join(differ), target["server_type"], target["arch"], offered),
+        option="image")
 
 
 def login(params, raw):
