@@ -263,12 +263,12 @@ EXAMPLES = r"""
 RETURN = r"""
 run_id:
   description: Id of this run (Lease holder, node annotations).
-  returned: with O(state=present)
+  returned: with O(state=present), unless the task is refused before the run starts (see RV(status))
   type: str
   sample: rollout-20261206t163012-4711
 pool_id:
   description: Id of the pool.
-  returned: always
+  returned: unless the task is refused before the run starts (see RV(status))
   type: str
   sample: pool-6u7f-9208f6425467bd764598f5f997f9091e
 status:
@@ -282,7 +282,11 @@ status:
       (still cordoned; a rerun resumes them).
     - With O(state=stopped), C(stopped) (the run let its Lease go), C(stop_requested) (check mode) or
       C(not_running) (no run held a live Lease; nothing was changed).
-  returned: always
+    - A task refused before the run starts (bad input, a pool that is not Running, a driver that fails the
+      compatibility check, outside the window, too many nodes already unavailable, the lock held by another
+      run) changes nothing and returns only C(msg), C(error_type) and C(option) or C(details); none of the keys
+      listed here. The journal's C(begin) line names its run id, its C(end) line says C(refused).
+  returned: unless the task is refused before the run starts
   type: str
   sample: succeeded_with_failures
 stopped_run:
@@ -304,7 +308,7 @@ waited_seconds:
   sample: 12.4
 plan:
   description: What the run does, or would do in check mode.
-  returned: with O(state=present)
+  returned: with O(state=present), unless the task is refused before the run starts (see RV(status))
   type: dict
   contains:
     order:
@@ -354,7 +358,7 @@ plan:
           node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
           canary: false
           result: skipped
-          reason: cordoned by somebody else (modelarts.lite); it is left alone
+          reason: cordoned with modelarts.lite.lite_node (reason: maintenance), not by a rollout; it is left alone until lite_node uncordons it
           from_version: 7.1.0.9.220-23.0.6
           to_version: null
           start: null

@@ -148,6 +148,19 @@ def cordoned_by_rollout(node):
     return knodes.is_cordoned(node) and str(knodes.cordon_owner(node) or "").startswith(OWNER_PREFIX)
 
 
+def foreign_cordon(node):
+    """Why a node cordoned by other hands is skipped, naming them: lite_node (which writes the collection's
+    default owner), another owner named in the annotation, or somebody outside this collection."""
+    owner = knodes.cordon_owner(node)
+    reason = knodes.annotations_of(node).get(L.CORDON_REASON)
+    if owner == L.DEFAULT_OWNER:
+        return "cordoned with modelarts.lite.lite_node%s, not by a rollout; it is left alone until lite_node " \
+            "uncordons it" % (" (reason: %s)" % reason if reason else "")
+    if owner:
+        return "cordoned by %s, not by a rollout; it is left alone" % owner
+    return "cordoned by somebody else (no %s annotation); it is left alone" % L.CORDONED_BY
+
+
 # ----------------------------------------------------------------------------------------------
 # Where a node stands when a run starts
 # ----------------------------------------------------------------------------------------------
@@ -197,8 +210,7 @@ def classify(track, node, pods, pdbs, config, now):
     if driver.get("phase") in BUSY_DRIVER_PHASES:
         return _skip(track, "a driver operation not started by a rollout is running on it")
     if knodes.is_cordoned(node) and not cordoned_by_rollout(node):
-        return _skip(track, "cordoned by somebody else (%s); it is left alone"
-                     % (knodes.cordon_owner(node) or "no ownership annotation"))
+        return _skip(track, foreign_cordon(node))
     if cordoned_by_rollout(node):
         track.phase = CORDONED           # cordoned by a rollout, not upgraded: drain again, upgrade
         track.launched_at = now
