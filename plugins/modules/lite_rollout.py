@@ -358,7 +358,7 @@ plan:
           node_pool: modelarts.bm.npu.arm.8snt9b3.d-default
           canary: false
           result: skipped
-          reason: cordoned with modelarts.lite.lite_node (reason: maintenance), not by a rollout; it is left alone until lite_node uncordons it
+          reason: "cordoned with modelarts.lite.lite_node (reason: maintenance), not by a rollout; it is left alone until lite_node uncordons it"
           from_version: 7.1.0.9.220-23.0.6
           to_version: null
           start: null
