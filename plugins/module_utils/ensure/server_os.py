@@ -126,8 +126,8 @@ def refuse_unfit(client, raw, image, offered):
         differ.append("server type %s, not %s" % (source["server_type"], target["server_type"]))
     elif made_for["bare_metal"] is not None and target["server_type"] and \
             made_for["bare_metal"] != (target["server_type"] in BARE_METAL):
-        differ.append("made for %s, not %s" % ("bare metal (BMS/HPS)" if made_for["bare_metal"] else "ECS",
-                                                 target["server_type"]))
+        made = "bare metal (BMS/HPS)" if made_for["bare_metal"] else "ECS"
+        differ.append("made for %s, not %s" % (made, target["server_type"]))
     if source_arch and target["arch"] and source_arch != target["arch"]:
         differ.append("architecture %s, not %s" % (source_arch, target["arch"]))
     if not differ:
