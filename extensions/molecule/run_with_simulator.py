@@ -16,6 +16,8 @@ BIN = pathlib.Path(sys.executable).parent
 
 def main():
     scenarios = sys.argv[1:] or sorted(p.name for p in HERE.iterdir() if (p / "molecule.yml").exists())
+    # Run from extensions/, molecule does not find config.yml by itself: named here.
+    molecule = [str(BIN / "molecule"), "--base-config", str(HERE / "config.yml")]
     with tempfile.TemporaryDirectory(prefix="molecule-sim-") as state_dir:
         fleet = None
         sim = start_simulator(state_dir, time_scale=float(os.environ.get("MODELARTS_SIM_TIME_SCALE", "2000")), seed=3)
@@ -29,9 +31,9 @@ def main():
                 print("== molecule test -s %s" % scenario, flush=True)
                 # Molecule keeps "prepared" state between runs under ~/.ansible/tmp; a fresh simulator
                 # has none of the prepared pools, so each scenario starts from a clean slate.
-                subprocess.run([str(BIN / "molecule"), "reset", "-s", scenario], cwd=HERE.parent, env=env,
+                subprocess.run(molecule + ["reset", "-s", scenario], cwd=HERE.parent, env=env,
                                check=False, capture_output=True)
-                if subprocess.run([str(BIN / "molecule"), "test", "-s", scenario], cwd=HERE.parent, env=env,
+                if subprocess.run(molecule + ["test", "-s", scenario], cwd=HERE.parent, env=env,
                                   check=False).returncode:
                     failed.append(scenario)
         finally:
