@@ -38,10 +38,12 @@ help:
 	@echo "make docs-site    the antsibull-docs site, offline, in build/docsite/build/html (not part of make test)"
 	@echo "make bench        the rolling-upgrade benchmark (about 40 minutes)"
 
+# --no-compile: most of the ~50,000 files pip writes are the ansible package's collections, never
+# imported from here; Python compiles what is imported on first use.
 $(VENV)/.installed: requirements.txt requirements-test.txt simulator/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-compile -r requirements-test.txt
 	$(PY) -m pip install --quiet --no-deps -e simulator
 	touch $@
 
@@ -192,7 +194,7 @@ galaxy-importer: collection
 COMPAT_VENV := $(BUILD)/venv-2.16
 $(COMPAT_VENV)/.installed: tests/compat/requirements-2.16.txt requirements.txt simulator/pyproject.toml
 	$(PYTHON) -m venv $(COMPAT_VENV)
-	$(COMPAT_VENV)/bin/python -m pip install --quiet -r tests/compat/requirements-2.16.txt
+	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-compile -r tests/compat/requirements-2.16.txt
 	$(COMPAT_VENV)/bin/python -m pip install --quiet --no-deps -e simulator
 	touch $@
 
