@@ -94,9 +94,13 @@ $(SSH_TOOLS):
 
 # The simulators of the integration tests hand their audit logs and response samples to
 # build/contract; tests/contract then checks them against the vendor SDK and docs/api-contract.yml.
+# --dist loadfile: each test file's module-scoped setup (a simulator, often a pool or a fleet made by
+# a playbook) runs on one worker only; spread test by test, both workers made it (test_bad_input's
+# setup twice, about 7 minutes each on a loaded machine).
 integration: collection chromium $(SSH_TOOLS)
 	rm -rf build/contract
-	MODELARTS_CONTRACT_DIR=$(CURDIR)/build/contract $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) tests/integration
+	MODELARTS_CONTRACT_DIR=$(CURDIR)/build/contract $(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) \
+	  --dist loadfile tests/integration
 	$(PY) -m pytest -q -p no:cacheprovider tests/contract
 
 # antsibull-docs lints the docs site's sources: extra-docs.yml, the rendered guides, plugin and role
