@@ -20,7 +20,10 @@ class SmokeCheck:
         self.output = tempfile.TemporaryFile()
         self.started = started
         try:
-            self.process = subprocess.Popen(list(command), stdout=self.output, stderr=subprocess.STDOUT, env=env)
+            # Popen, not run_command: the smoke check runs beside the rollout loop, polled, never awaited
+            # (ansible-core 2.21's sanity pylint flags Popen; ansible-lint refuses that ignore in a file).
+            self.process = subprocess.Popen(  # pylint: disable=ansible-bad-function
+                list(command), stdout=self.output, stderr=subprocess.STDOUT, env=env)
         except OSError:
             self.output.close()
             raise
